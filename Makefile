@@ -1,0 +1,44 @@
+# Two commands do everything: `make demo` (set up, run the sample city up to the approval in
+# Airflow) and `make test` (set up, run every test). Both create .venv on first use.
+PYTHON ?= python3.11
+PORT ?= 8080
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo demo-reset test lint format constraints
+
+$(BIN)/dispenser: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null \
+		|| { echo "Dispenser needs Python 3.11: install it or run make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/dispenser
+
+demo: install
+	$(BIN)/dispenser demo --port $(PORT)
+
+demo-reset:
+	rm -rf data/airflow data/dispenser.sqlite* data/notifications.jsonl data/sample-city
+
+test: install
+	scripts/ensure-postgres.sh
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-pin every package after changing the dependencies in pyproject.toml.
+constraints:
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/pip install --quiet -e '.[dev]'
+	{ echo '# Exact versions of every package, so an install is reproducible. Regenerate after changing'; \
+	  echo '# pyproject.toml with: make constraints'; \
+	  .venv-pin/bin/pip freeze --exclude-editable; } > constraints.txt
+	rm -rf .venv-pin

@@ -1,0 +1,156 @@
+"""The monthly discipline pipeline as plain steps, shared by the Airflow DAGs and the CLI.
+
+Each step opens its own transaction, so a step either lands whole or not at all, and each can
+run again with the same result::
+
+    prepare -> extract -> validate -> build_recap -> find_candidates -> save_drafts
+            -> (approval by a person) -> send_notices
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from dispenser_core import candidates as candidate_rules
+from dispenser_core import drafts as draft_rules
+from dispenser_core.loading import LoadSummary, load_file, load_inbox
+from dispenser_core.notices.client import NotificationClient
+from dispenser_core.notices.outbox import SendReport, send_outbox
+from dispenser_core.periods import Period
+from dispenser_core.recap import build_recap, recap_is_current
+from dispenser_core.schedules import seed_schedules
+from dispenser_core.settings import Settings
+from dispenser_core.storage.db import connect, create_schema, make_engine
+from dispenser_core.validation import validate_period
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """A small, JSON-friendly account of a step, for task logs and XCom."""
+
+    step: str
+    period: str
+    counts: dict
+
+    def as_dict(self) -> dict:
+        return {"step": self.step, "period": self.period, **self.counts}
+
+
+def prepare(settings: Settings) -> Engine:
+    """An engine on a database whose schema is ready (created on first use)."""
+    engine = make_engine(settings)
+    create_schema(engine)
+    with connect(engine) as conn:
+        seed_schedules(conn)
+    return engine
+
+
+def import_file(engine: Engine, source_kind: str, path: Path) -> LoadSummary:
+    with connect(engine) as conn:
+        return load_file(conn, source_kind, path)
+
+
+def extract(engine: Engine, inbox: Path) -> list[LoadSummary]:
+    """Load every file waiting in the inbox (files loaded before are recognised and skipped)."""
+    if not Path(inbox).is_dir():
+        log.info("Inbox %s does not exist; nothing to load", inbox)
+        return []
+    with connect(engine) as conn:
+        return load_inbox(conn, inbox)
+
+
+def validate(engine: Engine, period: Period) -> StepResult:
+    with connect(engine) as conn:
+        reports = validate_period(conn, period)
+    for report in reports:
+        report.raise_for_failures()
+    return StepResult("validate", str(period), {r.suite: r.rows for r in reports})
+
+
+def recap(engine: Engine, period: Period) -> StepResult:
+    with connect(engine) as conn:
+        frame = build_recap(conn, period)
+    totals = {
+        "employees": len(frame),
+        "tk_days": int(frame["tk"].sum()),
+        "late_minutes": int(frame["late_minutes"].sum()),
+    }
+    return StepResult("recap", str(period), totals)
+
+
+def ensure_recap(engine: Engine, period: Period) -> None:
+    """Build the recap of ``period`` unless the stored one is newer than every load."""
+    with connect(engine) as conn:
+        current = recap_is_current(conn, period)
+    if not current:
+        recap(engine, period)
+
+
+def find_candidates(engine: Engine, period: Period, top_per_unit: int) -> StepResult:
+    with connect(engine) as conn:
+        counts = candidate_rules.find_candidates(conn, period, top_per_unit)
+    return StepResult("candidates", str(period), counts)
+
+
+def save_drafts(
+    engine: Engine,
+    period: Period,
+    *,
+    filters: list[draft_rules.DraftFilters] | None = None,
+    mode: str = draft_rules.OVERWRITE,
+    title: str | None = None,
+    note: str = "",
+    actor: str = "system",
+) -> list[int]:
+    """Save one draft per filter set (by default: all violations, all appreciations)."""
+    filters = filters or [draft_rules.DraftFilters(kind=kind) for kind in candidate_rules.KINDS]
+    saved = []
+    with connect(engine) as conn:
+        for wanted in filters:
+            draft_id = draft_rules.save_draft(
+                conn, period, wanted, mode=mode, title=title, note=note, actor=actor
+            )
+            if draft_id is not None:
+                saved.append(draft_id)
+    log.info("Drafts for %s: %s", period, saved)
+    return saved
+
+
+def run_until_approval(
+    engine: Engine, settings: Settings, period: Period, actor: str = "system"
+) -> list[int]:
+    """Everything before a person must decide: load, validate, recap, candidates, drafts."""
+    extract(engine, settings.inbox_dir)
+    validate(engine, period)
+    recap(engine, period)
+    find_candidates(engine, period, settings.appreciation_top_per_unit)
+    return save_drafts(engine, period, actor=actor)
+
+
+def notification_client(settings: Settings) -> NotificationClient:
+    return NotificationClient(
+        settings.notify_url,
+        settings.notify_token,
+        timeout=settings.notify_timeout_seconds,
+        max_attempts=settings.notify_max_attempts,
+        pool_size=settings.notify_concurrency,
+    )
+
+
+def send_notices(
+    engine: Engine, settings: Settings, draft_id: int, client: NotificationClient | None = None
+) -> SendReport:
+    """Deliver the notices of an approved draft (only the ones not delivered yet)."""
+    own_client = client is None
+    client = client or notification_client(settings)
+    try:
+        return send_outbox(engine, draft_id, client, settings.notify_concurrency)
+    finally:
+        if own_client:
+            client.close()

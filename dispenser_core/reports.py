@@ -1,0 +1,186 @@
+"""What the CLI and the demo print: recaps, candidates and drafts as rows and tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from sqlalchemy import Connection, func, select
+from tabulate import tabulate
+
+from dispenser_core.periods import Period
+from dispenser_core.rules import rule_set_for
+from dispenser_core.storage.schema import (
+    candidates,
+    draft_items,
+    drafts,
+    employees,
+    recaps,
+    work_units,
+)
+
+RECAP_FIELDS = (
+    "nip",
+    "name",
+    "opd_code",
+    "grade",
+    "working_days",
+    "present",
+    "absent",
+    "tk",
+    "leave",
+    "sick",
+    "permit",
+    "official_duty",
+    "study",
+    "no_data",
+    "missing_check_in",
+    "missing_check_out",
+    "late_minutes",
+    "early_leave_minutes",
+    "tk_equivalent",
+    "tk_ytd_equivalent",
+)
+# Headers as on the original "Rekapitulasi Kehadiran" screen.
+RECAP_HEADERS_ID = {
+    "nip": "NIP",
+    "name": "PEGAWAI",
+    "opd_code": "OPD",
+    "grade": "GOL",
+    "working_days": "HARI KERJA",
+    "present": "HADIR",
+    "absent": "TIDAK HADIR",
+    "tk": "TANPA KET",
+    "leave": "CUTI",
+    "sick": "SAKIT",
+    "permit": "IZIN",
+    "official_duty": "DL",
+    "study": "TB",
+    "no_data": "BLM ADA DATA",
+    "missing_check_in": "TIDAK MASUK",
+    "missing_check_out": "TIDAK PULANG",
+    "late_minutes": "TELAT (MNT)",
+    "early_leave_minutes": "PSW (MNT)",
+    "tk_equivalent": "TK SETARA",
+    "tk_ytd_equivalent": "TK TAHUN INI",
+}
+UNIT_SUM_FIELDS = (
+    "working_days",
+    "present",
+    "tk",
+    "leave",
+    "sick",
+    "permit",
+    "official_duty",
+    "missing_check_in",
+    "missing_check_out",
+    "late_minutes",
+    "early_leave_minutes",
+)
+
+
+def recap_rows(conn: Connection, period: Period, units: tuple[str, ...] = ()) -> list[dict]:
+    query = (
+        select(recaps, employees.c.name, employees.c.grade)
+        .join(employees, employees.c.nip == recaps.c.nip)
+        .where(recaps.c.period_kind == period.kind, recaps.c.period == str(period))
+        .order_by(recaps.c.opd_code, recaps.c.nip)
+    )
+    if units:
+        query = query.where(recaps.c.opd_code.in_(units))
+    return [{name: row[name] for name in RECAP_FIELDS} for row in conn.execute(query).mappings()]
+
+
+def unit_rows(rows: list[dict]) -> list[dict]:
+    """The recap summed per unit."""
+    units: dict[str, dict] = {}
+    for row in rows:
+        unit = units.setdefault(
+            row["opd_code"],
+            {"opd_code": row["opd_code"], "employees": 0, **dict.fromkeys(UNIT_SUM_FIELDS, 0)},
+        )
+        unit["employees"] += 1
+        for name in UNIT_SUM_FIELDS:
+            unit[name] += row[name]
+    return list(units.values())
+
+
+def candidate_report_rows(conn: Connection, period: Period) -> list[dict]:
+    rules = rule_set_for(period.end)
+    query = (
+        select(
+            candidates.c.kind,
+            candidates.c.nip,
+            employees.c.name,
+            candidates.c.opd_code,
+            candidates.c.band_code,
+            candidates.c.counted_days,
+            candidates.c.rank,
+        )
+        .join(employees, employees.c.nip == candidates.c.nip)
+        .where(candidates.c.period == str(period))
+        .order_by(candidates.c.kind.desc(), candidates.c.opd_code, candidates.c.nip)
+    )
+    rows = []
+    for row in conn.execute(query).mappings():
+        band = rules.band(row["band_code"]).label_id if row["band_code"] else ""
+        rows.append({**row, "band": band})
+    return rows
+
+
+def draft_rows(conn: Connection, status: str | None = None) -> list[dict]:
+    query = (
+        select(
+            drafts.c.draft_id,
+            drafts.c.title,
+            drafts.c.kind,
+            drafts.c.period,
+            drafts.c.status,
+            func.count(draft_items.c.nip).label("employees"),
+            drafts.c.updated_at,
+        )
+        .join(draft_items, draft_items.c.draft_id == drafts.c.draft_id, isouter=True)
+        .group_by(drafts.c.draft_id)
+        .order_by(drafts.c.updated_at.desc(), drafts.c.draft_id.desc())
+    )
+    if status:
+        query = query.where(drafts.c.status == status)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def pending_summary(rows: list[dict]) -> str:
+    """The dashboard's sentence: 'Anda memiliki 1 draft pending siap dikirim.' and the latest."""
+    pending = [r for r in rows if r["status"] in ("pending", "awaiting_approval")]
+    if not pending:
+        return "Tidak ada draft pending."
+    latest = pending[0]
+    return (
+        f"Anda memiliki {len(pending)} draft pending siap dikirim. Draft terbaru: "
+        f"{latest['title']} ({latest['employees']} pegawai, diperbarui "
+        f"{latest['updated_at']:%d %b %Y, %H:%M} UTC)"
+    )
+
+
+def unit_names(conn: Connection) -> dict[str, str]:
+    return dict(conn.execute(select(work_units.c.opd_code, work_units.c.name)).all())
+
+
+def render(rows: list[dict], fmt: str, headers: dict[str, str] | None = None) -> str:
+    """Rows as a terminal table, CSV or JSON."""
+    if fmt == "json":
+        return json.dumps(rows, indent=2, default=str, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        return buffer.getvalue()
+    if not rows:
+        return "(tidak ada data)\n"
+    labels = {name: (headers or {}).get(name, name) for name in rows[0]}
+    return (
+        tabulate([list(r.values()) for r in rows], headers=list(labels.values()), tablefmt="simple")
+        + "\n"
+    )

@@ -1,0 +1,1 @@
+"""Readers for the files attendance arrives in. They read and explain; they never write."""

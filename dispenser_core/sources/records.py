@@ -1,0 +1,34 @@
+"""What a reader hands to the loader: good rows, and rejected rows with their reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line_number: int
+    raw: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RawPunch:
+    line_number: int
+    pin: str
+    local_time: dt.datetime
+    verify_mode: int | None
+    state_code: int | None
+
+
+@dataclass
+class ReadResult:
+    """Rows read from one file, in file order."""
+
+    rows: list = field(default_factory=list)
+    # The file line of each row of ``rows``, for rejections found later by the loader.
+    row_lines: list[int] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    lines_read: int = 0

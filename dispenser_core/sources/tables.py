@@ -1,0 +1,170 @@
+"""CSV files of the roster, the work units and the absence records."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from pathlib import Path
+
+from dispenser_core.exceptions import InputFileError
+from dispenser_core.sources.attlog import normalise_pin
+from dispenser_core.sources.records import ReadResult, Rejection
+
+NIP_PATTERN = re.compile(r"^\d{18}$")
+
+# Absence codes of the leave system (and the product's own names) to absence kinds.
+ABSENCE_KINDS = {
+    "C": "leave",
+    "S": "sick",
+    "I": "permit",
+    "DL": "official_duty",
+    "TB": "study",
+    "leave": "leave",
+    "sick": "sick",
+    "permit": "permit",
+    "official_duty": "official_duty",
+    "study": "study",
+}
+
+UNIT_COLUMNS = ("opd_code", "opd_name")
+ROSTER_COLUMNS = ("nip", "name", "opd_code", "start_date")
+ABSENCE_COLUMNS = ("nip", "kind", "start_date", "end_date")
+
+
+class _RowProblem(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[str]]:
+    try:
+        text = path.read_bytes()
+    except OSError as err:
+        raise InputFileError(f"Cannot read {path}: {err.strerror}.") from err
+    if b"\x00" in text[:4096]:
+        raise InputFileError(f"{path} holds binary data, not CSV text. Save it as CSV (UTF-8).")
+    try:
+        decoded = text.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputFileError(f"{path} is not UTF-8 text: save it as CSV (UTF-8).") from err
+
+    reader = csv.DictReader(decoded.splitlines())
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InputFileError(
+            f"{path} lacks the column(s) {', '.join(missing)}; its header is {header or 'empty'}."
+        )
+    reader.fieldnames = header
+    rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    raw_lines = decoded.splitlines()[1:]
+    return rows, raw_lines
+
+
+def _date(row: dict, column: str, required: bool = True) -> dt.date | None:
+    value = row.get(column, "")
+    if not value:
+        if required:
+            raise _RowProblem("missing_value", f"{column} is empty")
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as err:
+        raise _RowProblem(
+            "invalid_date", f"{column} {value!r} is not a date like 2025-11-03"
+        ) from err
+
+
+def _nip(row: dict, column: str = "nip", required: bool = True) -> str | None:
+    value = row.get(column, "")
+    if not value and not required:
+        return None
+    if not NIP_PATTERN.match(value):
+        raise _RowProblem("invalid_nip", f"{column} {value!r} is not 18 digits")
+    return value
+
+
+def _read_rows(path: Path, required: tuple[str, ...], parse) -> ReadResult:
+    rows, raw_lines = _read_csv(path, required)
+    result = ReadResult(lines_read=len(rows))
+    for index, row in enumerate(rows):
+        raw = raw_lines[index] if index < len(raw_lines) else ""
+        try:
+            result.rows.append(parse(row))
+            result.row_lines.append(index + 2)
+        except _RowProblem as problem:
+            result.rejected.append(Rejection(index + 2, raw, problem.reason, problem.detail))
+    return result
+
+
+def _unit(row: dict) -> dict:
+    if not row["opd_code"]:
+        raise _RowProblem("missing_value", "opd_code is empty")
+    return {
+        "opd_code": row["opd_code"],
+        "name": row["opd_name"] or row["opd_code"],
+        "head_nip": _nip(row, "head_nip", required=False),
+        "timezone": row.get("timezone") or "Asia/Jakarta",
+    }
+
+
+def _employee(row: dict) -> dict:
+    start_date = _date(row, "start_date")
+    end_date = _date(row, "end_date", required=False)
+    if end_date and end_date < start_date:
+        raise _RowProblem(
+            "range_reversed", f"end_date {end_date} is before start_date {start_date}"
+        )
+    if not row["name"] or not row["opd_code"]:
+        raise _RowProblem("missing_value", "name and opd_code are required")
+    return {
+        "nip": _nip(row),
+        "pin": normalise_pin(row["pin"]) if row.get("pin") else None,
+        "name": row["name"],
+        "opd_code": row["opd_code"],
+        "opd_name": row.get("opd_name") or row["opd_code"],
+        "grade": row.get("grade") or None,
+        "position": row.get("position") or None,
+        "supervisor_nip": _nip(row, "supervisor_nip", required=False),
+        "employment_type": row.get("employment_type") or "PNS",
+        "schedule_code": row.get("schedule") or "office",
+        "start_date": start_date,
+        "end_date": end_date,
+    }
+
+
+def _absence(row: dict) -> dict:
+    kind = ABSENCE_KINDS.get(row["kind"]) or ABSENCE_KINDS.get(row["kind"].upper())
+    if kind is None:
+        raise _RowProblem("unknown_kind", f"kind {row['kind']!r} is not one of C, S, I, DL, TB")
+    start_date, end_date = _date(row, "start_date"), _date(row, "end_date")
+    if end_date < start_date:
+        raise _RowProblem(
+            "range_reversed", f"end_date {end_date} is before start_date {start_date}"
+        )
+    return {
+        "nip": _nip(row),
+        "kind": kind,
+        "start_date": start_date,
+        "end_date": end_date,
+        "reference": row.get("reference") or None,
+    }
+
+
+def read_units(path: Path) -> ReadResult:
+    """Work units: ``opd_code, opd_name`` and optionally ``head_nip, timezone``."""
+    return _read_rows(path, UNIT_COLUMNS, _unit)
+
+
+def read_roster(path: Path) -> ReadResult:
+    """Employees: ``nip, name, opd_code, start_date`` and optionally ``pin, opd_name, grade,
+    position, supervisor_nip, employment_type, schedule, end_date``."""
+    return _read_rows(path, ROSTER_COLUMNS, _employee)
+
+
+def read_absences(path: Path) -> ReadResult:
+    """Absence records with a reason: ``nip, kind, start_date, end_date`` and ``reference``."""
+    return _read_rows(path, ABSENCE_COLUMNS, _absence)

@@ -1,0 +1,280 @@
+"""The Dispenser schema, defined once for both databases.
+
+Times: punches are stored as naive UTC (``punched_at``); daily status keeps the unit's local
+wall time (``check_in_local``), because a working day is a local date. Dates are local dates.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Nip = String(18)
+
+work_units = Table(
+    "work_units",
+    metadata,
+    Column("opd_code", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("head_nip", Nip),
+    Column("timezone", String(40), nullable=False, server_default="Asia/Jakarta"),
+)
+
+employees = Table(
+    "employees",
+    metadata,
+    Column("nip", Nip, primary_key=True),
+    Column("pin", String(20), unique=True),
+    Column("name", String(200), nullable=False),
+    Column("opd_code", String(40), ForeignKey("work_units.opd_code"), nullable=False),
+    Column("grade", String(10)),
+    Column("position", String(200)),
+    Column("supervisor_nip", Nip),
+    Column("employment_type", String(10), nullable=False, server_default="PNS"),
+    Column("schedule_code", String(40), nullable=False, server_default="office"),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+)
+
+work_schedules = Table(
+    "work_schedules",
+    metadata,
+    Column("schedule_code", String(40), primary_key=True),
+    # 0 = Monday .. 6 = Sunday; a weekday without a row is a day off.
+    Column("weekday", Integer, primary_key=True),
+    Column("effective_from", Date, primary_key=True),
+    Column("effective_to", Date),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time, nullable=False),
+    Column("grace_late_minutes", Integer, nullable=False, server_default="0"),
+    Column("grace_early_minutes", Integer, nullable=False, server_default="0"),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    # holiday | collective_leave (days off); working (a local override that makes a day a
+    # working day again).
+    Column("kind", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("source", String(60), nullable=False),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("batch_id", Id, primary_key=True, autoincrement=True),
+    Column("source_kind", String(20), nullable=False),
+    Column("file_name", String(400), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("imported_at", DateTime, nullable=False),
+    Column("rows_read", Integer, nullable=False, server_default="0"),
+    Column("rows_loaded", Integer, nullable=False, server_default="0"),
+    Column("rows_duplicate", Integer, nullable=False, server_default="0"),
+    Column("rows_rejected", Integer, nullable=False, server_default="0"),
+    # The local dates the batch covers: a day outside every punch batch's cover is not judged.
+    Column("covers_from", Date),
+    Column("covers_to", Date),
+    UniqueConstraint("source_kind", "file_sha256", name="uq_import_batches_file"),
+)
+
+punches = Table(
+    "punches",
+    metadata,
+    Column("punch_id", Id, primary_key=True, autoincrement=True),
+    Column("nip", Nip, ForeignKey("employees.nip"), nullable=False),
+    Column("punched_at", DateTime, nullable=False),
+    Column("verify_mode", Integer),
+    Column("state_code", Integer),
+    Column("batch_id", Id, ForeignKey("import_batches.batch_id"), nullable=False),
+    Column("ingested_at", DateTime, nullable=False),
+    UniqueConstraint("nip", "punched_at", name="uq_punches_nip_time"),
+    Index("ix_punches_batch", "batch_id"),
+    Index("ix_punches_time", "punched_at"),
+)
+
+rejected_records = Table(
+    "rejected_records",
+    metadata,
+    Column("rejected_id", Id, primary_key=True, autoincrement=True),
+    Column("batch_id", Id, ForeignKey("import_batches.batch_id"), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("detail", Text),
+)
+
+absences = Table(
+    "absences",
+    metadata,
+    Column("absence_id", Id, primary_key=True, autoincrement=True),
+    Column("nip", Nip, ForeignKey("employees.nip"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("reference", String(100)),
+    Column("batch_id", Id, ForeignKey("import_batches.batch_id"), nullable=False),
+    UniqueConstraint("nip", "kind", "start_date", "end_date", name="uq_absences_record"),
+    Index("ix_absences_batch", "batch_id"),
+)
+
+daily_status = Table(
+    "daily_status",
+    metadata,
+    Column("nip", Nip, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("opd_code", String(40), nullable=False),
+    # present | absent_without_reason | leave | sick | permit | official_duty | study | no_data
+    Column("status", String(30), nullable=False),
+    Column("check_in_local", DateTime),
+    Column("check_out_local", DateTime),
+    Column("missing_check_in", Integer, nullable=False),
+    Column("missing_check_out", Integer, nullable=False),
+    Column("late_minutes", Integer, nullable=False),
+    Column("early_leave_minutes", Integer, nullable=False),
+    Column("punches_seen", Integer, nullable=False),
+    Column("repeats_dropped", Integer, nullable=False),
+    Column("schedule_start", Time),
+    Column("schedule_end", Time),
+    Column("computed_at", DateTime, nullable=False),
+    Index("ix_daily_status_day", "day"),
+)
+
+recaps = Table(
+    "recaps",
+    metadata,
+    Column("period_kind", String(5), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("nip", Nip, primary_key=True),
+    Column("opd_code", String(40), nullable=False),
+    Column("working_days", Integer, nullable=False),
+    Column("present", Integer, nullable=False),
+    Column("absent", Integer, nullable=False),
+    Column("tk", Integer, nullable=False),
+    Column("leave", Integer, nullable=False),
+    Column("sick", Integer, nullable=False),
+    Column("permit", Integer, nullable=False),
+    Column("official_duty", Integer, nullable=False),
+    Column("study", Integer, nullable=False),
+    Column("no_data", Integer, nullable=False),
+    Column("missing_check_in", Integer, nullable=False),
+    Column("missing_check_out", Integer, nullable=False),
+    Column("late_minutes", Integer, nullable=False),
+    Column("early_leave_minutes", Integer, nullable=False),
+    Column("tk_equivalent", Integer, nullable=False),
+    Column("tk_ytd", Integer, nullable=False),
+    Column("late_early_minutes_ytd", Integer, nullable=False),
+    Column("tk_ytd_equivalent", Integer, nullable=False),
+    Column("longest_tk_run_ytd", Integer, nullable=False),
+    Column("rule_version", String(40), nullable=False),
+    Column("calendar_version", String(40), nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+)
+
+candidates = Table(
+    "candidates",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("nip", Nip, primary_key=True),
+    Column("opd_code", String(40), nullable=False),
+    Column("band_code", String(10)),
+    Column("counted_days", Integer, nullable=False),
+    Column("rank", Integer),
+    Column("details", JSON, nullable=False),
+    Column("rule_version", String(40), nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("draft_id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("opd_filter", String(400), nullable=False, server_default=""),
+    Column("band_filter", String(40), nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    # pending | awaiting_approval | approved | rejected | sending | sent | partly_failed
+    Column("status", String(20), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    # The content hash shown to the approver, and the one their answer was bound to.
+    Column("requested_hash", String(64)),
+    Column("approval_hash", String(64)),
+    Column("decided_by", String(100)),
+    Column("decided_at", DateTime),
+    Column("decision_note", Text),
+    Column("excluded_nips", JSON),
+)
+
+draft_items = Table(
+    "draft_items",
+    metadata,
+    Column("draft_id", Id, ForeignKey("drafts.draft_id"), primary_key=True),
+    Column("nip", Nip, primary_key=True),
+    Column("band_code", String(10)),
+    Column("counted_days", Integer, nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("notice_id", Id, primary_key=True, autoincrement=True),
+    Column("draft_id", Id, ForeignKey("drafts.draft_id"), nullable=False),
+    Column("nip", Nip, nullable=False),
+    Column("recipient_nip", Nip, nullable=False),
+    # employee | supervisor
+    Column("recipient_role", String(20), nullable=False),
+    Column("band_code", String(10)),
+    Column("template_version", String(20), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    # queued | sent | failed
+    Column("status", String(20), nullable=False),
+    Column("gateway_id", String(100)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Index("ix_notices_draft", "draft_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=True),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("entity_id", String(100), nullable=False),
+    Column("details", Text, nullable=False),
+    # Unique: a row can follow only one row, so two writers racing cannot fork the chain.
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("row_hash", String(64), nullable=False, unique=True),
+)

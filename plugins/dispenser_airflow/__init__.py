@@ -1,0 +1,1 @@
+"""Dispenser's extensions of Airflow: the draft approval step (and, later, dashboard pages)."""
