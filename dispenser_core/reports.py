@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 from tabulate import tabulate
 
-from dispenser_core.periods import Period
+from dispenser_core.periods import MONTHS_ID, Period
 from dispenser_core.rules import rule_set_for
 from dispenser_core.storage.schema import (
     candidates,
@@ -17,7 +19,6 @@ from dispenser_core.storage.schema import (
     drafts,
     employees,
     recaps,
-    work_units,
 )
 
 RECAP_FIELDS = (
@@ -149,21 +150,30 @@ def draft_rows(conn: Connection, status: str | None = None) -> list[dict]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def pending_summary(rows: list[dict]) -> str:
+def pending_summary(rows: list[dict], timezone: str = "Asia/Jakarta") -> str:
     """The dashboard's sentence: 'Anda memiliki 1 draft pending siap dikirim.' and the latest."""
     pending = [r for r in rows if r["status"] in ("pending", "awaiting_approval")]
     if not pending:
         return "Tidak ada draft pending."
     latest = pending[0]
+    updated = latest["updated_at"].replace(tzinfo=dt.UTC).astimezone(ZoneInfo(timezone))
     return (
         f"Anda memiliki {len(pending)} draft pending siap dikirim. Draft terbaru: "
         f"{latest['title']} ({latest['employees']} pegawai, diperbarui "
-        f"{latest['updated_at']:%d %b %Y, %H:%M} UTC)"
+        f"{updated.day} {MONTHS_ID[updated.month - 1][:3]} {updated.year}, {updated:%H:%M})"
     )
 
 
-def unit_names(conn: Connection) -> dict[str, str]:
-    return dict(conn.execute(select(work_units.c.opd_code, work_units.c.name)).all())
+def band_summary(found: list[dict]) -> list[dict]:
+    """How many candidates per band (and appreciation), highest band first."""
+    counts: dict[tuple, int] = {}
+    for row in found:
+        key = (row["band_code"] or "APR", row["band"] or "Apresiasi (kehadiran terbaik)")
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        {"kode": code, "kategori": label, "pegawai": n}
+        for (code, label), n in sorted(counts.items(), reverse=True)
+    ]
 
 
 def render(rows: list[dict], fmt: str, headers: dict[str, str] | None = None) -> str:

@@ -77,15 +77,9 @@ def _print_summary(settings: Settings, period: Period) -> None:
         drafts = reports.draft_rows(conn)
     print(f"\nRekap bulanan {period.label_id} per OPD ({len(rows)} pegawai):")
     print(reports.render(units, "table", reports.RECAP_HEADERS_ID | {"employees": "PEGAWAI"}))
-    by_band: dict[str, int] = {}
-    for row in found:
-        key = row["band"] or "Apresiasi (kehadiran terbaik)"
-        by_band[key] = by_band.get(key, 0) + 1
     print(f"Kandidat {period.label_id}:")
-    print(
-        reports.render([{"kategori": k, "pegawai": v} for k, v in sorted(by_band.items())], "table")
-    )
-    print(reports.pending_summary(drafts))
+    print(reports.render(reports.band_summary(found), "table"))
+    print(reports.pending_summary(drafts, settings.timezone))
     print(f"Daftar lengkap: .venv/bin/dispenser candidates --period {period}")
 
 
