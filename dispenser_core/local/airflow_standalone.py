@@ -57,6 +57,8 @@ class LocalAirflow:
     home: Path
     port: int = 8080
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Tests start Airflow with only the DISPENSER_* settings they give in extra_env.
+    inherit_dispenser_env: bool = True
     process: subprocess.Popen | None = None
 
     def __post_init__(self) -> None:
@@ -75,8 +77,13 @@ class LocalAirflow:
 
     def environment(self) -> dict[str, str]:
         bin_dir = str(Path(sys.executable).parent)
+        inherited = {
+            name: value
+            for name, value in os.environ.items()
+            if self.inherit_dispenser_env or not name.startswith("DISPENSER_")
+        }
         env = {
-            **os.environ,
+            **inherited,
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
