@@ -157,8 +157,13 @@ def _load(conn: Connection, source_kind: str, path: Path, read, store) -> LoadSu
     return summary
 
 
+def _last_per_key(rows: list[dict], key: str) -> list[dict]:
+    # A file may list a key twice; its last row wins, as a person reading it top-down expects.
+    return list({row[key]: row for row in rows}.values())
+
+
 def _store_units(conn: Connection, batch_id: int, result: ReadResult):
-    upsert(conn, work_units, result.rows, ["opd_code"])
+    upsert(conn, work_units, _last_per_key(result.rows, "opd_code"), ["opd_code"])
     return len(result.rows), [], {}
 
 
@@ -173,7 +178,10 @@ def _store_roster(conn: Connection, batch_id: int, result: ReadResult):
         [{"opd_code": code, "name": name} for code, name in units_named.items()],
         ["opd_code"],
     )
-    people = [{k: v for k, v in row.items() if k != "opd_name"} for row in result.rows]
+    people = [
+        {k: v for k, v in row.items() if k != "opd_name"}
+        for row in _last_per_key(result.rows, "nip")
+    ]
     upsert(conn, employees, people, ["nip"])
     return len(people), [], {}
 
@@ -190,14 +198,14 @@ def _known_nips(conn: Connection) -> set[str]:
 def _store_absences(conn: Connection, batch_id: int, result: ReadResult):
     known = _known_nips(conn)
     good, rejected = [], []
-    for line, row in zip(result.row_lines, result.rows, strict=True):
+    for line, raw, row in zip(result.row_lines, result.row_raw, result.rows, strict=True):
         if row["nip"] in known:
             good.append({**row, "batch_id": batch_id})
         else:
             rejected.append(
                 Rejection(
                     line,
-                    row["nip"],
+                    raw,
                     "unknown_employee",
                     "NIP not in the roster; import the roster first",
                 )
@@ -215,14 +223,14 @@ def _store_punches(conn: Connection, batch_id: int, result: ReadResult):
     by_pin = {pin: (nip, ZoneInfo(tz)) for pin, nip, tz in roster}
 
     now = _utcnow()
-    good, rejected = [], []
+    good, rejected, future = [], [], set()
     for punch in result.rows:
         match = by_pin.get(punch.pin)
         if match is None:
             rejected.append(
                 Rejection(
                     punch.line_number,
-                    f"{punch.pin}\t{punch.local_time}",
+                    punch.raw,
                     "unknown_pin",
                     f"PIN {punch.pin} is not in the roster",
                 )
@@ -230,6 +238,17 @@ def _store_punches(conn: Connection, batch_id: int, result: ReadResult):
             continue
         nip, zone = match
         utc = punch.local_time.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
+        if utc > now:
+            future.add(punch.line_number)
+            rejected.append(
+                Rejection(
+                    punch.line_number,
+                    punch.raw,
+                    "future_date",
+                    f"time {punch.local_time} is after now in {zone.key}",
+                )
+            )
+            continue
         good.append(
             {
                 "nip": nip,
@@ -243,7 +262,7 @@ def _store_punches(conn: Connection, batch_id: int, result: ReadResult):
 
     insert_new(conn, punches, good, ["nip", "punched_at"])
     loaded = _rows_of_batch(conn, punches, batch_id)
-    local_days = [p.local_time.date() for p in result.rows]
+    local_days = [p.local_time.date() for p in result.rows if p.line_number not in future]
     cover = {"covers_from": min(local_days), "covers_to": max(local_days)} if local_days else {}
     return loaded, rejected, cover
 

@@ -34,7 +34,7 @@ class Period:
         """Read ``YYYY-MM`` or ``YYYY``; anything else is a ValueError that says what to type."""
         match = _PATTERN.match(str(text).strip())
         month = int(match["month"]) if match and match["month"] else None
-        if not match or (month is not None and not 1 <= month <= 12):
+        if not match or (month is not None and not 1 <= month <= 12) or int(match["year"]) < 1900:
             raise ValueError(f"Period {text!r} is not a month like 2025-11 or a year like 2025.")
         return cls(int(match["year"]), month)
 

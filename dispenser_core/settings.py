@@ -57,7 +57,7 @@ def _convert(name: str, raw: object, default: object) -> object:
         if isinstance(default, tuple):
             items = raw if isinstance(raw, list) else str(raw).split(",")
             return tuple(str(item).strip() for item in items if str(item).strip())
-    except ValueError as err:
+    except (TypeError, ValueError) as err:
         raise ConfigurationError(
             f"DISPENSER_{name.upper()}={raw!r} is not a valid {type(default).__name__}; "
             "fix the environment variable or the settings file."

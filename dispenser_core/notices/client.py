@@ -89,6 +89,15 @@ class NotificationClient:
         )
         time.sleep(min(delay, MAX_BACKOFF_SECONDS))
 
+    def _gateway_id(self, response: requests.Response, notice: OutgoingNotice) -> str:
+        try:
+            return str(response.json()["id"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise NotificationError(
+                f"The gateway accepted notice {notice.idempotency_key[:12]} but its answer has "
+                f"no id ({response.text[:200]!r}); check the gateway's API version."
+            ) from err
+
     def send(self, notice: OutgoingNotice) -> str:
         """Deliver ``notice``; returns the gateway's id for it."""
         problem = ""
@@ -105,7 +114,7 @@ class NotificationClient:
                 problem = f"{type(err).__name__}"
             else:
                 if response.status_code in (200, 201):
-                    return str(response.json()["id"])
+                    return self._gateway_id(response, notice)
                 if response.status_code != 429 and response.status_code < 500:
                     raise NotificationError(
                         f"The gateway refused notice {notice.idempotency_key[:12]} with "

@@ -17,6 +17,7 @@ from dispenser_core.sources.records import RawPunch, ReadResult, Rejection
 MAX_LINE_BYTES = 1024
 # A terminal whose clock was reset writes dates like 2000-01-01; nothing that old is real.
 EARLIEST_PLAUSIBLE = dt.datetime(2005, 1, 1)
+LATEST_UTC_OFFSET = dt.timedelta(hours=14)
 
 
 def normalise_pin(pin: str) -> str:
@@ -27,7 +28,8 @@ def normalise_pin(pin: str) -> str:
 
 def _optional_int(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.isdigit() else None
+    # isdigit() alone accepts '²', which int() refuses.
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _parse_line(line_number: int, line: str, now_local: dt.datetime) -> RawPunch | Rejection:
@@ -35,9 +37,11 @@ def _parse_line(line_number: int, line: str, now_local: dt.datetime) -> RawPunch
     if len(fields) < 2:
         return Rejection(line_number, line, "malformed_line", "expected tab-separated fields")
 
-    pin = normalise_pin(fields[0])
-    if not pin.isdigit():
-        return Rejection(line_number, line, "invalid_pin", f"PIN {fields[0].strip()!r}")
+    # An empty PIN must not become PIN '0' (normalise_pin's answer for '000').
+    pin_text = fields[0].strip()
+    if not (pin_text.isascii() and pin_text.isdigit()):
+        return Rejection(line_number, line, "invalid_pin", f"PIN {pin_text!r}")
+    pin = normalise_pin(pin_text)
 
     try:
         local_time = dt.datetime.strptime(fields[1].strip(), "%Y-%m-%d %H:%M:%S")
@@ -50,7 +54,7 @@ def _parse_line(line_number: int, line: str, now_local: dt.datetime) -> RawPunch
 
     verify_mode = _optional_int(fields[2]) if len(fields) > 2 else None
     state_code = _optional_int(fields[3]) if len(fields) > 3 else None
-    return RawPunch(line_number, pin, local_time, verify_mode, state_code)
+    return RawPunch(line_number, pin, local_time, verify_mode, state_code, raw=line)
 
 
 def read_attlog(path: Path, now_local: dt.datetime | None = None) -> ReadResult:
@@ -67,7 +71,10 @@ def read_attlog(path: Path, now_local: dt.datetime | None = None) -> ReadResult:
             "log again as attlog.dat, or pass the right file."
         )
 
-    now_local = now_local or dt.datetime.now()
+    # The terminal's zone is not known here and the server's may differ (UTC while the
+    # terminal keeps WIB), so by default only a time later than anywhere on Earth (UTC+14) is
+    # in the future; the loader checks each punch against now in its own unit's zone.
+    now_local = now_local or dt.datetime.now(dt.UTC).replace(tzinfo=None) + LATEST_UTC_OFFSET
     result = ReadResult()
     for line_number, raw_line in enumerate(content.splitlines(), start=1):
         if not raw_line.strip():

@@ -21,6 +21,8 @@ class RawPunch:
     local_time: dt.datetime
     verify_mode: int | None
     state_code: int | None
+    # The line as the terminal wrote it, kept when the loader rejects the punch later.
+    raw: str = field(default="", compare=False)
 
 
 @dataclass
@@ -30,5 +32,6 @@ class ReadResult:
     rows: list = field(default_factory=list)
     # The file line of each row of ``rows``, for rejections found later by the loader.
     row_lines: list[int] = field(default_factory=list)
+    row_raw: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     lines_read: int = 0

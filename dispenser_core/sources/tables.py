@@ -39,7 +39,8 @@ class _RowProblem(Exception):
         self.detail = detail
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[str]]:
+def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[tuple[int, str]]]:
+    """The rows of a CSV file, and the line number and raw text of each."""
     try:
         text = path.read_bytes()
     except OSError as err:
@@ -51,7 +52,8 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[s
     except UnicodeDecodeError as err:
         raise InputFileError(f"{path} is not UTF-8 text: save it as CSV (UTF-8).") from err
 
-    reader = csv.DictReader(decoded.splitlines())
+    lines = decoded.splitlines()
+    reader = csv.DictReader(lines)
     header = [name.strip() for name in (reader.fieldnames or [])]
     missing = [name for name in required if name not in header]
     if missing:
@@ -59,9 +61,12 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[s
             f"{path} lacks the column(s) {', '.join(missing)}; its header is {header or 'empty'}."
         )
     reader.fieldnames = header
-    rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-    raw_lines = decoded.splitlines()[1:]
-    return rows, raw_lines
+    rows, sources = [], []
+    for row in reader:
+        rows.append({k: (v or "").strip() for k, v in row.items() if k is not None})
+        # The reader skips blank lines, so a row's place in the list is not its line.
+        sources.append((reader.line_num, lines[reader.line_num - 1]))
+    return rows, sources
 
 
 def _date(row: dict, column: str, required: bool = True) -> dt.date | None:
@@ -88,15 +93,15 @@ def _nip(row: dict, column: str = "nip", required: bool = True) -> str | None:
 
 
 def _read_rows(path: Path, required: tuple[str, ...], parse) -> ReadResult:
-    rows, raw_lines = _read_csv(path, required)
+    rows, sources = _read_csv(path, required)
     result = ReadResult(lines_read=len(rows))
-    for index, row in enumerate(rows):
-        raw = raw_lines[index] if index < len(raw_lines) else ""
+    for row, (line_number, raw) in zip(rows, sources, strict=True):
         try:
             result.rows.append(parse(row))
-            result.row_lines.append(index + 2)
+            result.row_lines.append(line_number)
+            result.row_raw.append(raw)
         except _RowProblem as problem:
-            result.rejected.append(Rejection(index + 2, raw, problem.reason, problem.detail))
+            result.rejected.append(Rejection(line_number, raw, problem.reason, problem.detail))
     return result
 
 
