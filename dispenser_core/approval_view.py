@@ -20,14 +20,23 @@ def approval_subject(draft: Draft) -> str:
     return f"{draft.title} ({len(draft.items)} pegawai)"
 
 
+def _tk_day(day: dict) -> str:
+    label = tanggal(day["day"])
+    if day["reason"] == "no_punch_in_windows":
+        return f"{label} (presensi di luar jam: {day['punches']})"
+    return label
+
+
 def _evidence(item: dict) -> str:
     details = item["details"]
     if "tk_dates_ytd" not in details:
         return (
-            f"hadir {details['present']}/{details['working_days']} hari, "
-            f"{details['late_and_early_minutes']} menit terlambat/pulang cepat"
+            f"hadir {details['present']}/{details['working_days']} hari kerja (selebihnya cuti, "
+            f"sakit, izin atau dinas), {details['late_and_early_minutes']} menit terlambat/pulang "
+            f"cepat, {details['missing_punches']} kali tidak absen"
         )
-    dates = [tanggal(day) for day in details["tk_dates_ytd"]]
+    tk_days = [d for d in details.get("evidence", []) if d["status"] == "absent_without_reason"]
+    dates = [_tk_day(day) for day in tk_days]
     shown = ", ".join(dates[:MAX_DATES_SHOWN]) + (
         f" (+{len(dates) - MAX_DATES_SHOWN})" if len(dates) > MAX_DATES_SHOWN else ""
     )
@@ -52,7 +61,7 @@ def _preview(draft: Draft, period: Period, people: dict, units: dict) -> list[st
             draft.kind,
             role,
             period=period,
-            item={**item, "rank": 1},
+            item={**item, "rank": item["details"].get("rank_in_unit")},
             employee=Person(person["nip"], person["name"]),
             recipient=Person(recipient_nip, recipient["name"]),
             unit_name=units[person["opd_code"]].name,
@@ -89,14 +98,14 @@ def approval_body(conn: Connection, draft: Draft) -> str:
         "formulir), atau **Tolak**. Tanpa jawaban sampai batas waktu, draft dianggap ditolak.",
         "",
     ]
-    band_header = "Hukuman" if draft.kind == VIOLATION else "Peringkat"
+    band_header = "Hukuman" if draft.kind == VIOLATION else "Peringkat di OPD"
     lines += [
         f"| NIP | Pegawai | OPD | {band_header} | Hari dihitung | Bukti |",
         "|---|---|---|---|---|---|",
     ]
     for item in draft.items:
         person = people[item["nip"]]
-        band = item["band_code"] or "-"
+        band = item["band_code"] or item["details"].get("rank_in_unit", "-")
         lines.append(
             f"| {item['nip']} | {person['name']} | {person['opd_code']} | {band} | "
             f"{item['counted_days']} | {_evidence(item)} |"

@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, and_, delete, func, or_, select
 
-from dispenser_core.daily_status import TK
+from dispenser_core.daily_status import TK, drop_repeats
 from dispenser_core.periods import Period
+from dispenser_core.recap import IN_CHUNKS, local_punches, staff_of
 from dispenser_core.rules import RuleSet, rule_set_for
 from dispenser_core.storage.frames import insert_frame, read_frame
 from dispenser_core.storage.schema import candidates, daily_status, drafts, notices, recaps
@@ -49,18 +51,76 @@ def last_sent_bands(conn: Connection, year: int) -> dict[str, str]:
     return {nip: band for nip, band, _ in rows}
 
 
-def _tk_dates(conn: Connection, period: Period) -> dict[str, list[str]]:
-    rows = conn.execute(
-        select(daily_status.c.nip, daily_status.c.day)
-        .where(
-            daily_status.c.day.between(period.year_start, period.end), daily_status.c.status == TK
-        )
-        .order_by(daily_status.c.nip, daily_status.c.day)
-    ).all()
-    dates: dict[str, list[str]] = {}
-    for nip, day in rows:
-        dates.setdefault(nip, []).append(day.isoformat())
-    return dates
+def _punch_lists(conn: Connection, nips: list[str], period: Period) -> dict[tuple, str]:
+    """Every punch of each (nip, local date) of the year so far, '*' marking a repeat."""
+    staff = staff_of(conn, nips, period.year_start, period.end)
+    found = drop_repeats(local_punches(conn, staff, period.year_start, period.end))
+    found["date"] = found["local_time"].dt.date
+    found["label"] = found["local_time"].dt.strftime("%H:%M:%S") + np.where(found["kept"], "", "*")
+    grouped = found.groupby(["nip", "date"], observed=True)["label"]
+    return {key: " ".join(labels) for key, labels in grouped}
+
+
+def counted_days(conn: Connection, period: Period, nips: list[str]) -> dict[str, list[dict]]:
+    """Per employee, every day of the year so far that counted towards their violation days,
+    with its evidence: the schedule that applied, the punches seen, why it counted."""
+    ds = daily_status.c
+    counted = or_(
+        ds.status == TK,
+        ds.late_minutes > 0,
+        ds.early_leave_minutes > 0,
+        ds.missing_check_in > 0,
+        ds.missing_check_out > 0,
+        ds.policy_flag == "absent_candidate",
+    )
+    days: dict[str, list[dict]] = {}
+    for offset in range(0, len(nips), IN_CHUNKS):
+        rows = conn.execute(
+            select(
+                ds.nip,
+                ds.day,
+                ds.status,
+                ds.schedule_code,
+                ds.schedule_start,
+                ds.schedule_end,
+                ds.check_in_local,
+                ds.check_out_local,
+                ds.late_minutes,
+                ds.early_leave_minutes,
+                ds.reason,
+            )
+            .where(
+                ds.day.between(period.year_start, period.end),
+                counted,
+                ds.nip.in_(nips[offset : offset + IN_CHUNKS]),
+            )
+            .order_by(ds.nip, ds.day)
+        ).mappings()
+        for row in rows:
+            days.setdefault(row["nip"], []).append(_evidence(row))
+    punches = _punch_lists(conn, list(days), period) if days else {}
+    for nip, listed in days.items():
+        for day in listed:
+            day["punches"] = punches.get((nip, dt.date.fromisoformat(day["day"])), "")
+    return days
+
+
+def _clock(value) -> str | None:
+    return f"{value:%H:%M:%S}" if value else None
+
+
+def _evidence(row) -> dict:
+    return {
+        "day": row["day"].isoformat(),
+        "status": row["status"],
+        "reason": row["reason"],
+        "schedule": f"{row['schedule_code']} {row['schedule_start']:%H:%M}-"
+        f"{row['schedule_end']:%H:%M}",
+        "check_in": _clock(row["check_in_local"]),
+        "check_out": _clock(row["check_out_local"]),
+        "late_minutes": row["late_minutes"],
+        "early_leave_minutes": row["early_leave_minutes"],
+    }
 
 
 def _read_recap(conn: Connection, period: Period) -> pd.DataFrame:
@@ -71,7 +131,7 @@ def _read_recap(conn: Connection, period: Period) -> pd.DataFrame:
 
 
 def _violation_rows(
-    recap: pd.DataFrame, rules: RuleSet, sent: dict[str, str], tk_dates: dict[str, list[str]]
+    recap: pd.DataFrame, rules: RuleSet, sent: dict[str, str], evidence: dict[str, list[dict]]
 ) -> list[dict]:
     found = []
     for row in recap.itertuples():
@@ -102,8 +162,12 @@ def _violation_rows(
                     "early_leave_minutes_period": int(row.early_leave_minutes),
                     "missing_check_in_period": int(row.missing_check_in),
                     "missing_check_out_period": int(row.missing_check_out),
-                    "tk_dates_ytd": tk_dates.get(row.nip, []),
+                    "tk_dates_ytd": [
+                        d["day"] for d in evidence.get(row.nip, []) if d["status"] == TK
+                    ],
+                    "evidence": evidence.get(row.nip, []),
                     "last_sent_band": last,
+                    "calendar_version": row.calendar_version,
                 },
             }
         )
@@ -140,7 +204,9 @@ def _appreciation_rows(recap: pd.DataFrame, excluded: set[str], top_per_unit: in
             "counted_days": int(r.present),
             "rank": int(r.rank),
             "details": {
+                "rank_in_unit": int(r.rank),
                 "present": int(r.present),
+                "absences_with_reason": int(r.working_days - r.present),
                 "working_days": int(r.working_days),
                 "late_and_early_minutes": int(r.minutes),
                 "missing_punches": int(r.missing),
@@ -156,7 +222,12 @@ def find_candidates(conn: Connection, period: Period, top_per_unit: int = 3) -> 
     recap = _read_recap(conn, period)
     sent = last_sent_bands(conn, period.year)
 
-    violations = _violation_rows(recap, rules, sent, _tk_dates(conn, period))
+    reached = [
+        r.nip
+        for r in recap.itertuples()
+        if rules.band_for(r.tk_ytd_equivalent, r.longest_tk_run_ytd) is not None
+    ]
+    violations = _violation_rows(recap, rules, sent, counted_days(conn, period, reached))
     excluded = {row["nip"] for row in violations} | set(sent)
     appreciations = _appreciation_rows(recap, excluded, top_per_unit)
 

@@ -13,12 +13,13 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import logging
 import sys
 from pathlib import Path
 
 from dispenser_core import audit, pipeline, reports
-from dispenser_core.calendar import apply_overrides, read_overrides
 from dispenser_core.exceptions import DispenserError
 from dispenser_core.loading import SOURCE_KINDS
 from dispenser_core.periods import Period
@@ -45,24 +46,48 @@ def _cmd_init(args, settings) -> int:
 
 def _cmd_import(args, settings) -> int:
     engine = pipeline.prepare(settings)
+    kind = args.kind.replace("-", "_")
     for path in args.files:
-        if args.kind == "calendar":
-            with connect(engine) as conn:
-                count = apply_overrides(conn, read_overrides(Path(path)))
-            print(f"{Path(path).name}: {count} calendar days overridden")
-            continue
-        print(pipeline.import_file(engine, args.kind, Path(path)).describe())
+        summary = pipeline.import_file(
+            engine, kind, Path(path), source=args.source, synced_until=args.synced_until
+        )
+        print(summary.describe())
+        if summary.rows_rejected and not summary.already_loaded:
+            _show_rejections(engine, summary.batch_id)
     return 0
 
 
+def _show_rejections(engine, batch_id: int, shown: int = 5) -> None:
+    with connect(engine) as conn:
+        rows = reports.rejected_rows(conn, batch_id, limit=shown)
+    for row in rows:
+        print(f"  line {row['line_number']}: {row['reason']} ({row['detail']})")
+    print(f"  all rejected rows: dispenser rejected --batch {batch_id}")
+
+
+def _local_time(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a local time like 2025-12-01T06:00"
+        ) from err
+
+
 def _cmd_recap(args, settings) -> int:
-    engine = pipeline.prepare(settings)
+    engine = pipeline.prepare(settings, create=False)
     if args.rebuild:
         pipeline.recap(engine, args.period)
     else:
         pipeline.ensure_recap(engine, args.period)
     with connect(engine) as conn:
         rows = reports.recap_rows(conn, args.period, tuple(args.unit or ()))
+    if not rows:
+        print(
+            f"No employee works in {args.period} in this database; load the roster and "
+            "attendance first (dispenser import roster FILE, dispenser import attlog FILE).",
+            file=sys.stderr,
+        )
     if args.by_unit:
         rows = reports.unit_rows(rows)
     headers = (
@@ -70,12 +95,12 @@ def _cmd_recap(args, settings) -> int:
         if args.by_unit
         else reports.RECAP_HEADERS_ID
     )
-    sys.stdout.write(reports.render(rows, args.format, headers))
+    sys.stdout.write(reports.render(rows, args.format, headers, columns=reports.RECAP_FIELDS))
     return 0
 
 
 def _cmd_candidates(args, settings) -> int:
-    engine = pipeline.prepare(settings)
+    engine = pipeline.prepare(settings, create=False)
     pipeline.ensure_recap(engine, args.period)
     pipeline.find_candidates(engine, args.period, settings.appreciation_top_per_unit)
     with connect(engine) as conn:
@@ -87,7 +112,7 @@ def _cmd_candidates(args, settings) -> int:
 
 
 def _cmd_drafts(args, settings) -> int:
-    engine = pipeline.prepare(settings)
+    engine = pipeline.prepare(settings, create=False)
     with connect(engine) as conn:
         rows = reports.draft_rows(conn, args.status)
     sys.stdout.write(reports.render(rows, args.format))
@@ -108,7 +133,7 @@ def _cmd_run(args, settings) -> int:
 
 
 def _cmd_audit(args, settings) -> int:
-    engine = pipeline.prepare(settings)
+    engine = pipeline.prepare(settings, create=False)
     with connect(engine) as conn:
         if args.action == "verify":
             report = audit.verify_chain(conn)
@@ -121,9 +146,23 @@ def _cmd_audit(args, settings) -> int:
             )
             return 1
         rows = [
-            {k: r[k] for k in ("seq", "occurred_at", "actor", "action", "entity", "entity_id")}
+            {
+                k: r[k]
+                for k in ("seq", "occurred_at", "actor", "action", "entity", "entity_id", "details")
+            }
             for r in audit.entries(conn)
         ]
+        if args.format != "json":
+            for row in rows:
+                row["details"] = json.dumps(row["details"], ensure_ascii=False, sort_keys=True)
+    sys.stdout.write(reports.render(rows, args.format))
+    return 0
+
+
+def _cmd_rejected(args, settings) -> int:
+    engine = pipeline.prepare(settings, create=False)
+    with connect(engine) as conn:
+        rows = reports.rejected_rows(conn, args.batch)
     sys.stdout.write(reports.render(rows, args.format))
     return 0
 
@@ -166,8 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
     imports = commands.add_parser(
         "import", help="load a units, roster, absences, attlog or calendar file"
     )
-    imports.add_argument("kind", choices=(*SOURCE_KINDS, "calendar"))
+    imports.add_argument(
+        "kind", choices=(*SOURCE_KINDS, "calendar", "schedules", "shifts", "schedule-assignments")
+    )
     imports.add_argument("files", nargs="+")
+    imports.add_argument(
+        "--source",
+        help="attlog: the terminal or feed the punches come from "
+        "(default: one source for all files)",
+    )
+    imports.add_argument(
+        "--synced-until",
+        type=_local_time,
+        help="attlog: local time up to which the source delivered everything "
+        "(default: the end of the file's last day)",
+    )
     imports.set_defaults(run=_cmd_import)
 
     recap = commands.add_parser("recap", help="print the recap of a month or a year")
@@ -192,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load the inbox and run everything before approval")
     run.add_argument("--period", type=_period, required=True)
     run.set_defaults(run=_cmd_run)
+
+    rejected = commands.add_parser("rejected", help="rows that loading kept aside, with reasons")
+    rejected.add_argument("--batch", type=int, help="only this batch (see the import output)")
+    rejected.add_argument("--format", choices=FORMATS, default="table")
+    rejected.set_defaults(run=_cmd_rejected)
 
     audit_cmd = commands.add_parser("audit", help="show or verify the audit log")
     audit_cmd.add_argument("action", choices=("verify", "show"))
@@ -223,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The command prints what it did; the loader's own line is for task logs.
+    if not args.verbose:
+        logging.getLogger("dispenser_core.loading").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

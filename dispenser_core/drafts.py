@@ -314,7 +314,16 @@ def request_approval(conn: Connection, draft_id: int, actor: str = audit.SYSTEM_
     """Move a pending draft to awaiting approval and record the content the approver sees."""
     draft = load_draft(conn, draft_id)
     if draft.status == AWAITING_APPROVAL:
-        return draft  # asked again after a retry: same request, same content
+        # Asked again (the approval step was retried): the approver answers anew.
+        audit.record(
+            conn,
+            actor=actor,
+            action="approval_requested_again",
+            entity="draft",
+            entity_id=draft_id,
+            details={"content_hash": draft.content_hash, "employees": len(draft.items)},
+        )
+        return draft
     _set_status(conn, draft_id, (PENDING,), AWAITING_APPROVAL, requested_hash=draft.content_hash)
     audit.record(
         conn,

@@ -10,20 +10,33 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
+from dispenser_core.calendar import apply_overrides, read_overrides
+from dispenser_core.exceptions import InputFileError
+from dispenser_core.schedules import read_schedule_file, seed_schedules
 from dispenser_core.sources.attlog import read_attlog
 from dispenser_core.sources.records import ReadResult, Rejection
-from dispenser_core.sources.tables import read_absences, read_roster, read_units
+from dispenser_core.sources.tables import (
+    read_absences,
+    read_roster,
+    read_schedule_assignments,
+    read_shifts,
+    read_units,
+)
 from dispenser_core.storage.schema import (
     absences,
     employees,
     import_batches,
     punches,
     rejected_records,
+    schedule_assignments,
+    shifts,
+    source_units,
     work_units,
 )
 from dispenser_core.storage.upsert import insert_new, upsert
@@ -31,6 +44,9 @@ from dispenser_core.storage.upsert import insert_new, upsert
 log = logging.getLogger(__name__)
 
 SOURCE_KINDS = ("units", "roster", "absences", "attlog")
+# Files that change how days are judged; loaded like the sources so that a recap built before
+# them is known to be out of date.
+RULE_KINDS = ("calendar", "schedules", "shifts", "schedule_assignments")
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,11 @@ def _keep_rejections(conn: Connection, batch_id: int, rejected: list[Rejection])
 
 def _load(conn: Connection, source_kind: str, path: Path, read, store) -> LoadSummary:
     """The shared shape of every load: recognise the file, read it, store, count."""
+    if not path.is_file():
+        raise InputFileError(
+            f"{path} is not a file{' (it is a folder)' if path.is_dir() else ''}; give the path "
+            f"of the {source_kind} file."
+        )
     sha = _sha256(path)
     previous = _previous_batch(conn, source_kind, sha, path)
     if previous is not None:
@@ -136,6 +157,13 @@ def _load(conn: Connection, source_kind: str, path: Path, read, store) -> LoadSu
         return previous
 
     result: ReadResult = read(path)
+    if result.lines_read and not result.rows and source_kind == "attlog":
+        first = result.rejected[0]
+        raise InputFileError(
+            f"None of the {result.lines_read} lines of {path.name} is an attlog punch (line "
+            f"{first.line_number}: {first.reason}, {first.detail}). Is it the right file? "
+            "Nothing was loaded."
+        )
     batch_id = _open_batch(conn, source_kind, sha, path, result.lines_read)
     loaded, rejected, extra = store(conn, batch_id, result)
     rejected = result.rejected + rejected
@@ -167,23 +195,46 @@ def _store_units(conn: Connection, batch_id: int, result: ReadResult):
     return len(result.rows), [], {}
 
 
+def _duplicates_in_file(result: ReadResult, key: str) -> tuple[list[int], list[Rejection]]:
+    """Positions of the rows to keep (the last of each key) and rejections for the others."""
+    last = {row[key]: index for index, row in enumerate(result.rows)}
+    keep, rejected = [], []
+    for index, row in enumerate(result.rows):
+        if last[row[key]] == index:
+            keep.append(index)
+        else:
+            rejected.append(
+                Rejection(
+                    result.row_lines[index],
+                    result.row_raw[index],
+                    "duplicate_in_file",
+                    f"{key} {row[key]} appears again on line {result.row_lines[last[row[key]]]}, "
+                    "which is the one loaded",
+                )
+            )
+    return keep, rejected
+
+
 def _store_roster(conn: Connection, batch_id: int, result: ReadResult):
-    units_named = {}
-    for row in result.rows:
-        units_named.setdefault(row["opd_code"], row["opd_name"])
-    # A roster may name units the units file has not delivered yet; create them bare.
-    insert_new(
-        conn,
-        work_units,
-        [{"opd_code": code, "name": name} for code, name in units_named.items()],
-        ["opd_code"],
-    )
-    people = [
-        {k: v for k, v in row.items() if k != "opd_name"}
-        for row in _last_per_key(result.rows, "nip")
-    ]
+    keep, rejected = _duplicates_in_file(result, "nip")
+    known_units = set(conn.scalars(select(work_units.c.opd_code)))
+    people = []
+    for index in keep:
+        row = result.rows[index]
+        if row["opd_code"] not in known_units:
+            rejected.append(
+                Rejection(
+                    result.row_lines[index],
+                    result.row_raw[index],
+                    "unknown_unit",
+                    f"opd_code {row['opd_code']} is not a known unit; import the units file first "
+                    "(dispenser import units FILE)",
+                )
+            )
+            continue
+        people.append({k: v for k, v in row.items() if k != "opd_name"})
     upsert(conn, employees, people, ["nip"])
-    return len(people), [], {}
+    return len(people), rejected, {}
 
 
 def _rows_of_batch(conn: Connection, table, batch_id: int) -> int:
@@ -214,13 +265,29 @@ def _store_absences(conn: Connection, batch_id: int, result: ReadResult):
     return _rows_of_batch(conn, absences, batch_id), rejected, {}
 
 
-def _store_punches(conn: Connection, batch_id: int, result: ReadResult):
+DEFAULT_PUNCH_SOURCE = "attlog"
+
+
+def _store_punches(
+    conn: Connection,
+    batch_id: int,
+    result: ReadResult,
+    *,
+    source: str = DEFAULT_PUNCH_SOURCE,
+    synced_until: dt.datetime | None = None,
+):
     roster = conn.execute(
-        select(employees.c.pin, employees.c.nip, work_units.c.timezone)
+        select(
+            employees.c.pin,
+            employees.c.nip,
+            work_units.c.timezone,
+            employees.c.start_date,
+            employees.c.end_date,
+        )
         .join(work_units, work_units.c.opd_code == employees.c.opd_code)
         .where(employees.c.pin.is_not(None))
     ).all()
-    by_pin = {pin: (nip, ZoneInfo(tz)) for pin, nip, tz in roster}
+    by_pin = {pin: (nip, ZoneInfo(tz), joined, left) for pin, nip, tz, joined, left in roster}
 
     now = _utcnow()
     good, rejected, future = [], [], set()
@@ -236,7 +303,19 @@ def _store_punches(conn: Connection, batch_id: int, result: ReadResult):
                 )
             )
             continue
-        nip, zone = match
+        nip, zone, joined, left = match
+        day = punch.local_time.date()
+        if day < joined or (left is not None and day > left):
+            reason = "before_start_date" if day < joined else "after_end_date"
+            rejected.append(
+                Rejection(
+                    punch.line_number,
+                    punch.raw,
+                    reason,
+                    f"NIP {nip} works from {joined} to {left or 'now'}",
+                )
+            )
+            continue
         utc = punch.local_time.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
         if utc > now:
             future.add(punch.line_number)
@@ -262,9 +341,78 @@ def _store_punches(conn: Connection, batch_id: int, result: ReadResult):
 
     insert_new(conn, punches, good, ["nip", "punched_at"])
     loaded = _rows_of_batch(conn, punches, batch_id)
+    _record_source_units(conn, source, {row["nip"] for row in good})
     local_days = [p.local_time.date() for p in result.rows if p.line_number not in future]
-    cover = {"covers_from": min(local_days), "covers_to": max(local_days)} if local_days else {}
+    cover = {"source": source}
+    if local_days:
+        # A file export is taken after its last day ends, unless the operator says otherwise.
+        end_of_last_day = dt.datetime.combine(max(local_days) + dt.timedelta(days=1), dt.time())
+        cover |= {
+            "covers_from": min(local_days),
+            "covers_to": max(local_days),
+            "synced_until": synced_until or end_of_last_day,
+        }
     return loaded, rejected, cover
+
+
+def _record_source_units(conn: Connection, source: str, nips: set[str]) -> None:
+    if not nips:
+        return
+    units = set(conn.scalars(select(employees.c.opd_code).where(employees.c.nip.in_(sorted(nips)))))
+    insert_new(
+        conn,
+        source_units,
+        [{"source": source, "opd_code": u} for u in sorted(units)],
+        ["source", "opd_code"],
+    )
+
+
+def _read_calendar(path: Path) -> ReadResult:
+    rows = read_overrides(path)
+    return ReadResult(rows=rows, lines_read=len(rows))
+
+
+def _store_calendar(conn: Connection, batch_id: int, result: ReadResult):
+    return apply_overrides(conn, result.rows), [], {}
+
+
+def _read_schedules(path: Path) -> ReadResult:
+    rows = read_schedule_file(path)
+    return ReadResult(rows=rows, lines_read=len(rows))
+
+
+def _store_schedules(conn: Connection, batch_id: int, result: ReadResult):
+    seed_schedules(conn, result.rows)
+    return len(result.rows), [], {}
+
+
+def _store_shifts(conn: Connection, batch_id: int, result: ReadResult):
+    upsert(conn, shifts, _last_per_key_pair(result.rows, ("nip", "day")), ["nip", "day"])
+    return len(result.rows), [], {}
+
+
+def _store_assignments(conn: Connection, batch_id: int, result: ReadResult):
+    keys = ("nip", "opd_code", "effective_from")
+    rows = _last_per_key_pair(result.rows, keys)
+    for row in rows:
+        # NULLs never conflict in a unique index, so replace by hand.
+        conn.execute(
+            delete(schedule_assignments).where(
+                *[
+                    schedule_assignments.c[k].is_(None)
+                    if row[k] is None
+                    else schedule_assignments.c[k] == row[k]
+                    for k in keys
+                ]
+            )
+        )
+    if rows:
+        conn.execute(insert(schedule_assignments), rows)
+    return len(rows), [], {}
+
+
+def _last_per_key_pair(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    return list({tuple(row[k] for k in keys): row for row in rows}.values())
 
 
 _READERS = {
@@ -272,14 +420,34 @@ _READERS = {
     "roster": (read_roster, _store_roster),
     "absences": (read_absences, _store_absences),
     "attlog": (read_attlog, _store_punches),
+    "calendar": (_read_calendar, _store_calendar),
+    "schedules": (_read_schedules, _store_schedules),
+    "shifts": (read_shifts, _store_shifts),
+    "schedule_assignments": (read_schedule_assignments, _store_assignments),
 }
 
 
-def load_file(conn: Connection, source_kind: str, path: Path) -> LoadSummary:
-    """Load one file of ``source_kind`` (units, roster, absences or attlog)."""
+def load_file(
+    conn: Connection,
+    source_kind: str,
+    path: Path,
+    *,
+    source: str | None = None,
+    synced_until: dt.datetime | None = None,
+) -> LoadSummary:
+    """Load one file of ``source_kind`` (units, roster, absences or attlog).
+
+    For punches, ``source`` names where they come from (one name per terminal or API; by
+    default every file is the one source ``attlog``) and ``synced_until`` the local time up to
+    which that source has delivered everything (by default the end of the file's last day).
+    """
     if source_kind not in _READERS:
-        raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, not {source_kind!r}")
+        raise ValueError(
+            f"source_kind must be one of {(*SOURCE_KINDS, *RULE_KINDS)}, not {source_kind!r}"
+        )
     read, store = _READERS[source_kind]
+    if source_kind == "attlog":
+        store = partial(store, source=source or DEFAULT_PUNCH_SOURCE, synced_until=synced_until)
     return _load(conn, source_kind, Path(path), read, store)
 
 

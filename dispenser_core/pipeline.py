@@ -42,18 +42,19 @@ class StepResult:
         return {"step": self.step, "period": self.period, **self.counts}
 
 
-def prepare(settings: Settings) -> Engine:
-    """An engine on a database whose schema is ready (created on first use)."""
-    engine = make_engine(settings)
+def prepare(settings: Settings, *, create: bool = True) -> Engine:
+    """An engine on a database whose schema is ready (created on first use; with ``create``
+    False, a SQLite file that does not exist is an error)."""
+    engine = make_engine(settings, create=create)
     create_schema(engine)
     with connect(engine) as conn:
         seed_schedules(conn)
     return engine
 
 
-def import_file(engine: Engine, source_kind: str, path: Path) -> LoadSummary:
+def import_file(engine: Engine, source_kind: str, path: Path, **options) -> LoadSummary:
     with connect(engine) as conn:
-        return load_file(conn, source_kind, path)
+        return load_file(conn, source_kind, path, **options)
 
 
 def extract(engine: Engine, inbox: Path) -> list[LoadSummary]:

@@ -1,38 +1,61 @@
 """Building daily status and the monthly and yearly recaps in the database.
 
 Daily status is rebuilt from January 1st of the period's year to the period's end, because the
-bands count violation days cumulatively within the calendar year. Rebuilding is idempotent: a
-second run gives the same rows.
+bands count violation days cumulatively within the calendar year. A rebuild compares a
+fingerprint of each employee-month with the stored one and rewrites only those that changed, so
+late or corrected punches and absences touch only the employees and months they concern; a
+recap row that changes gets its ``revision`` raised and ``revised_at`` set.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, case, delete, func, or_, select
+from sqlalchemy import Connection, case, delete, func, literal, or_, select
 
 from dispenser_core import calendar
-from dispenser_core.daily_status import ABSENCE_KINDS, NO_DATA, PRESENT, TK, build_daily_status
-from dispenser_core.daily_status import working_days as working_day_grid
+from dispenser_core.daily_status import (
+    ABSENCE_KINDS,
+    DATA_PROBLEM,
+    NO_DATA,
+    PENDING,
+    PRESENT,
+    STATUS_COLUMNS,
+    TK,
+    DayInputs,
+    build_daily_status,
+)
 from dispenser_core.periods import Period
 from dispenser_core.rules import rule_set_for
-from dispenser_core.schedules import schedules_frame, seed_schedules
-from dispenser_core.storage.frames import as_dates, insert_frame, read_frame
+from dispenser_core.schedules import (
+    DEFAULT_SCHEDULE,
+    assignments_frame,
+    schedule_days,
+    seed_schedules,
+    shifts_frame,
+)
+from dispenser_core.storage.frames import insert_frame, read_frame
 from dispenser_core.storage.schema import (
     absences,
     daily_status,
     employees,
     import_batches,
     punches,
+    recap_builds,
     recaps,
+    source_units,
+    status_fingerprints,
     work_units,
 )
+from dispenser_core.storage.upsert import upsert
 
 log = logging.getLogger(__name__)
 
-RECAP_COUNT_COLUMNS = (
+COUNT_COLUMNS = (
     "working_days",
     "present",
     "absent",
@@ -43,23 +66,54 @@ RECAP_COUNT_COLUMNS = (
     "official_duty",
     "study",
     "no_data",
+    "pending",
+    "data_problem",
+    "absent_candidate_days",
+    "short_hours_days",
     "missing_check_in",
     "missing_check_out",
     "late_minutes",
     "early_leave_minutes",
 )
+JUDGED_COLUMNS = (
+    *COUNT_COLUMNS,
+    "tk_equivalent",
+    "tk_ytd",
+    "late_early_minutes_ytd",
+    "tk_ytd_equivalent",
+    "longest_tk_run_ytd",
+)
+IN_CHUNKS = 500
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _employees_frame(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
+@dataclass(frozen=True)
+class StatusRebuild:
+    """What a daily-status rebuild changed."""
+
+    days: int
+    employee_months_changed: int
+    rows_written: int
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+
+def staff_of(
+    conn: Connection, nips: list[str] | None, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Employees working between ``start`` and ``end`` (all, or those of ``nips``), with their
+    unit's time zone and the schedule code that applies by default."""
     query = (
         select(
             employees.c.nip,
             employees.c.opd_code,
-            employees.c.schedule_code,
+            func.coalesce(
+                employees.c.schedule_code, work_units.c.schedule_code, literal(DEFAULT_SCHEDULE)
+            ).label("schedule_code"),
             employees.c.start_date,
             employees.c.end_date,
             work_units.c.timezone,
@@ -69,25 +123,33 @@ def _employees_frame(conn: Connection, start: dt.date, end: dt.date) -> pd.DataF
             employees.c.start_date <= end,
             or_(employees.c.end_date.is_(None), employees.c.end_date >= start),
         )
+        .order_by(employees.c.nip)
     )
-    return read_frame(conn, query)
+    if nips is not None:
+        query = query.where(employees.c.nip.in_(nips))
+    staff = read_frame(conn, query)
+    staff["start_date"] = pd.to_datetime(staff["start_date"])
+    staff["end_date"] = pd.to_datetime(staff["end_date"])
+    return staff
 
 
-def _local_punches(
+def local_punches(
     conn: Connection, staff: pd.DataFrame, start: dt.date, end: dt.date
 ) -> pd.DataFrame:
-    # One day of margin each side: a UTC time belongs to the local date it happened on, and
+    """Punches of ``staff`` (nip, timezone) around ``start`` .. ``end`` in each unit's local time:
+    columns nip (categorical over the staff's NIPs) and local_time."""
+    # Two days of margin each side: a UTC time belongs to the local date it happened on, and
     # windows reach into the neighbouring days.
     low = dt.datetime.combine(start - dt.timedelta(days=2), dt.time())
     high = dt.datetime.combine(end + dt.timedelta(days=2), dt.time())
-    raw = read_frame(
-        conn,
-        select(punches.c.nip, punches.c.punched_at).where(punches.c.punched_at.between(low, high)),
+    query = select(punches.c.nip, punches.c.punched_at).where(
+        punches.c.punched_at.between(low, high)
     )
-    raw = raw.merge(staff[["nip", "timezone"]], on="nip", how="inner")
+    if len(staff) <= IN_CHUNKS:
+        query = query.where(punches.c.nip.in_(list(staff["nip"])))
+    raw = read_frame(conn, query).merge(staff[["nip", "timezone"]], on="nip", how="inner")
     raw["punched_at"] = pd.to_datetime(raw["punched_at"])
-
-    local = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    local = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     for zone, rows in raw.groupby("timezone").groups.items():
         local.loc[rows] = (
             raw.loc[rows, "punched_at"]
@@ -95,65 +157,201 @@ def _local_punches(
             .dt.tz_convert(zone)
             .dt.tz_localize(None)
         )
-    return pd.DataFrame({"nip": raw["nip"], "local_time": local})
+    nips = pd.Categorical(raw["nip"], categories=pd.Index(staff["nip"]).unique())
+    return pd.DataFrame({"nip": nips, "local_time": local})
 
 
-def _absences_frame(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
-    return read_frame(
+def _absences(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
+    frame = read_frame(
         conn,
         select(absences.c.nip, absences.c.kind, absences.c.start_date, absences.c.end_date).where(
             absences.c.start_date <= end, absences.c.end_date >= start
         ),
     )
+    return frame.assign(
+        start_date=pd.to_datetime(frame["start_date"]), end_date=pd.to_datetime(frame["end_date"])
+    )
 
 
-def covered_days(conn: Connection, start: dt.date, end: dt.date) -> set[dt.date]:
-    """Local dates that some punch batch covers: only they can be judged present or TK."""
-    spans = conn.execute(
-        select(import_batches.c.covers_from, import_batches.c.covers_to).where(
-            import_batches.c.source_kind == "attlog", import_batches.c.covers_from.is_not(None)
+def unit_coverage(conn: Connection) -> pd.DataFrame:
+    """Per unit: the first local date its sources cover, and the local time up to which every
+    one of its sources has delivered (the unit's watermark)."""
+    per_source = (
+        select(
+            import_batches.c.source,
+            func.min(import_batches.c.covers_from).label("first"),
+            func.max(import_batches.c.synced_until).label("synced"),
         )
-    ).all()
-    days = set()
-    for first, last in spans:
-        first, last = max(first, start), min(last, end)
-        days.update(first + dt.timedelta(days=n) for n in range((last - first).days + 1))
-    return days
+        .where(import_batches.c.source_kind == "attlog", import_batches.c.covers_from.is_not(None))
+        .group_by(import_batches.c.source)
+        .subquery()
+    )
+    query = (
+        select(
+            source_units.c.opd_code,
+            func.min(per_source.c.first).label("judged_from"),
+            func.min(per_source.c.synced).label("judged_until"),
+        )
+        .join(per_source, per_source.c.source == source_units.c.source)
+        .group_by(source_units.c.opd_code)
+    )
+    frame = read_frame(conn, query)
+    return frame.assign(
+        judged_from=pd.to_datetime(frame["judged_from"]),
+        judged_until=pd.to_datetime(frame["judged_until"]),
+    )
 
 
-def rebuild_daily_status(conn: Connection, start: dt.date, end: dt.date) -> int:
-    """Recompute and store the status of every working day between ``start`` and ``end``."""
+def day_inputs(conn: Connection, start: dt.date, end: dt.date) -> DayInputs:
+    """Everything the daily-status engine needs for ``start`` .. ``end``, from the database."""
     seed_schedules(conn)
-    staff = _employees_frame(conn, start, end)
-    staff["start_date"], staff["end_date"] = (
-        as_dates(staff["start_date"]),
-        as_dates(staff["end_date"]),
+    staff = staff_of(conn, None, start, end)
+    days_off = calendar.unit_days_off(conn, start, end, sorted(staff["opd_code"].unique()))
+    return DayInputs(
+        employees=staff,
+        schedule_days=schedule_days(conn, start, end),
+        punches=local_punches(conn, staff, start, end),
+        absences=_absences(conn, start, end),
+        days_off=days_off.assign(day=pd.to_datetime(days_off["day"])),
+        assignments=assignments_frame(conn),
+        shifts=shifts_frame(conn, start, end),
+        coverage=unit_coverage(conn),
     )
-    grid = working_day_grid(
-        staff, schedules_frame(conn), set(calendar.days_off(conn, start, end)), start, end
-    )
-    statuses = build_daily_status(
-        grid,
-        _local_punches(conn, staff, start, end),
-        _absences_frame(conn, start, end),
-        covered_days(conn, start, end),
-    )
-    statuses["computed_at"] = _utcnow()
 
-    conn.execute(delete(daily_status).where(daily_status.c.day.between(start, end)))
-    written = insert_frame(conn, daily_status, statuses)
+
+# -- daily status, rewritten where it changed ------------------------------------------------
+
+FINGERPRINTED = [c for c in STATUS_COLUMNS if c != "nip"]
+
+
+def _fingerprints(statuses: pd.DataFrame) -> pd.DataFrame:
+    rows = pd.util.hash_pandas_object(statuses[FINGERPRINTED].astype(str), index=False)
+    keyed = pd.DataFrame(
+        {
+            "nip": statuses["nip"],
+            "month": statuses["month"],
+            "fingerprint": rows.to_numpy().view(np.int64),
+        }
+    )
+    # A sum that wraps around is order-free and cheap; each row hashes its own day.
+    return keyed.groupby(["nip", "month"], as_index=False)["fingerprint"].sum()
+
+
+def _stored_fingerprints(conn: Connection, months: list[str]) -> pd.DataFrame:
+    return read_frame(
+        conn, select(status_fingerprints).where(status_fingerprints.c.month.in_(months))
+    )
+
+
+def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    period = Period.parse(month)
+    return period.start, period.end
+
+
+def _delete_groups(conn: Connection, groups: pd.DataFrame, everyone: set[str]) -> None:
+    for month, nips in groups.groupby("month")["nip"]:
+        first, last = _month_bounds(month)
+        in_month = daily_status.c.day.between(first, last)
+        if set(nips) >= everyone:
+            conn.execute(delete(daily_status).where(in_month))
+            conn.execute(delete(status_fingerprints).where(status_fingerprints.c.month == month))
+            continue
+        listed = sorted(nips)
+        for offset in range(0, len(listed), IN_CHUNKS):
+            chunk = listed[offset : offset + IN_CHUNKS]
+            conn.execute(delete(daily_status).where(in_month, daily_status.c.nip.in_(chunk)))
+            conn.execute(
+                delete(status_fingerprints).where(
+                    status_fingerprints.c.month == month, status_fingerprints.c.nip.in_(chunk)
+                )
+            )
+
+
+def _month_of(inputs: DayInputs, month: Period) -> DayInputs:
+    """The inputs that can touch ``month``: punches two days either side, absences and shifts
+    that overlap it."""
+    low = np.datetime64(month.start - dt.timedelta(days=2), "us")
+    high = np.datetime64(month.end + dt.timedelta(days=3), "us")
+    punches = inputs.punches
+    absences = inputs.absences
+    times = punches["local_time"].to_numpy("datetime64[us]")
+    return replace(
+        inputs,
+        punches=punches[(times >= low) & (times < high)],
+        absences=absences[
+            (absences["start_date"] <= pd.Timestamp(month.end))
+            & (absences["end_date"] >= pd.Timestamp(month.start))
+        ],
+    )
+
+
+def _rebuild_month(conn: Connection, inputs: DayInputs, month: Period) -> StatusRebuild:
+    statuses = build_daily_status(_month_of(inputs, month), month.start, month.end)
+    statuses["nip"] = statuses["nip"].astype(str)
+    statuses["month"] = str(month)
+
+    new = _fingerprints(statuses)
+    old = _stored_fingerprints(conn, [str(month)])
+    compared = new.merge(
+        old, on=["nip", "month"], how="outer", suffixes=("", "_old"), indicator=True
+    )
+    changed = compared[
+        (compared["_merge"] != "both") | (compared["fingerprint"] != compared["fingerprint_old"])
+    ]
+
+    _delete_groups(conn, changed[["nip", "month"]], set(old["nip"]) | set(new["nip"]))
+    keys = changed.loc[changed["_merge"] != "right_only", ["nip", "month"]]
+    rows = statuses.merge(keys, on=["nip", "month"], how="inner")
+    rows["computed_at"] = _utcnow()
+    written = insert_frame(conn, daily_status, rows.drop(columns="month"))
+    insert_frame(conn, status_fingerprints, new.merge(keys, on=["nip", "month"]))
+    return StatusRebuild(len(statuses), len(changed), written)
+
+
+def rebuild_daily_status(conn: Connection, start: dt.date, end: dt.date) -> StatusRebuild:
+    """Recompute the status of every working day of the whole months ``start`` .. ``end`` and
+    store the employee-months that changed. Month by month, so memory stays bounded."""
+    if start.day != 1 or (end + dt.timedelta(days=1)).day != 1:
+        raise ValueError(
+            f"Rebuild whole months: {start} .. {end} does not start on the 1st "
+            "and end on a month's last day."
+        )
+    inputs = day_inputs(conn, start, end)
+    total = StatusRebuild(0, 0, 0)
+    for first in pd.date_range(start, end, freq="MS"):
+        month = _rebuild_month(conn, inputs, Period(first.year, first.month))
+        total = StatusRebuild(
+            total.days + month.days,
+            total.employee_months_changed + month.employee_months_changed,
+            total.rows_written + month.rows_written,
+        )
+        log.debug(
+            "Daily status %s-%02d: %d days, %d employee-months changed",
+            first.year,
+            first.month,
+            month.days,
+            month.employee_months_changed,
+        )
     log.info(
-        "Daily status %s..%s: %d working days of %d employees",
+        "Daily status %s..%s: %d working days, %d employee-months changed, %d rows written",
         start,
         end,
-        written,
-        statuses["nip"].nunique(),
+        total.days,
+        total.employee_months_changed,
+        total.rows_written,
     )
-    return written
+    return total
+
+
+# -- recaps ------------------------------------------------------------------------------------
 
 
 def _count(status: str):
     return func.sum(case((daily_status.c.status == status, 1), else_=0))
+
+
+def _flagged(flag: str):
+    return func.sum(case((daily_status.c.policy_flag == flag, 1), else_=0))
 
 
 def _totals(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -167,6 +365,10 @@ def _totals(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
             _count(TK).label("tk"),
             *[_count(kind).label(kind) for kind in ABSENCE_KINDS],
             _count(NO_DATA).label("no_data"),
+            _count(PENDING).label("pending"),
+            _count(DATA_PROBLEM).label("data_problem"),
+            _flagged("absent_candidate").label("absent_candidate_days"),
+            _flagged("short_hours").label("short_hours_days"),
             func.sum(ds.missing_check_in).label("missing_check_in"),
             func.sum(ds.missing_check_out).label("missing_check_out"),
             func.sum(ds.late_minutes).label("late_minutes"),
@@ -176,7 +378,13 @@ def _totals(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
         .group_by(ds.nip)
     )
     frame = read_frame(conn, query)
-    frame["absent"] = frame["working_days"] - frame["present"] - frame["no_data"]
+    frame["absent"] = (
+        frame["working_days"]
+        - frame["present"]
+        - frame["no_data"]
+        - frame["pending"]
+        - frame["data_problem"]
+    )
     return frame
 
 
@@ -184,7 +392,7 @@ def longest_tk_runs(conn: Connection, start: dt.date, end: dt.date) -> pd.Series
     """Per employee, the longest run of consecutive working days that were TK.
 
     Days off are not in daily status, so a run goes on over weekends and holidays; any other
-    status (present, an absence with a reason, no data) ends it.
+    status (present, an absence with a reason, a day not judged) ends it.
     """
     days = read_frame(
         conn,
@@ -200,57 +408,124 @@ def longest_tk_runs(conn: Connection, start: dt.date, end: dt.date) -> pd.Series
     return runs.groupby(level=0).max()
 
 
-def build_recap(conn: Connection, period: Period, rebuild_status: bool = True) -> pd.DataFrame:
-    """Compute and store the recap of ``period`` with year-to-date TK equivalents."""
-    if rebuild_status:
-        rebuild_daily_status(conn, period.year_start, period.end)
+def _equivalents(rules, frame: pd.DataFrame) -> list[int]:
+    return [
+        rules.tk_equivalent(
+            r.tk,
+            r.late_minutes,
+            r.early_leave_minutes,
+            r.missing_check_in,
+            r.missing_check_out,
+            r.absent_candidate_days,
+        )
+        for r in frame.itertuples()
+    ]
+
+
+def compute_recap(conn: Connection, period: Period) -> pd.DataFrame:
+    """The recap of ``period`` from stored daily status, with year-to-date equivalents."""
     rules = rule_set_for(period.end)
-
     recap = _totals(conn, period.start, period.end)
-    year = _totals(conn, period.year_start, period.end).set_index("nip")
-    runs = longest_tk_runs(conn, period.year_start, period.end)
+    year = _totals(conn, period.year_start, period.end).set_index("nip").reindex(recap["nip"])
 
-    recap["tk_equivalent"] = [
-        rules.tk_equivalent(
-            r.tk, r.late_minutes, r.early_leave_minutes, r.missing_check_in, r.missing_check_out
-        )
-        for r in recap.itertuples()
-    ]
-    year_of = year.reindex(recap["nip"])
-    recap["tk_ytd"] = year_of["tk"].to_numpy()
+    recap["tk_equivalent"] = _equivalents(rules, recap)
+    recap["tk_ytd"] = year["tk"].to_numpy()
     recap["late_early_minutes_ytd"] = (
-        year_of["late_minutes"] + year_of["early_leave_minutes"]
+        year["late_minutes"] + year["early_leave_minutes"]
     ).to_numpy()
-    recap["tk_ytd_equivalent"] = [
-        rules.tk_equivalent(
-            r.tk, r.late_minutes, r.early_leave_minutes, r.missing_check_in, r.missing_check_out
-        )
-        for r in year_of.itertuples()
-    ]
+    recap["tk_ytd_equivalent"] = _equivalents(rules, year.reset_index())
+    runs = longest_tk_runs(conn, period.year_start, period.end)
     recap["longest_tk_run_ytd"] = recap["nip"].map(runs).fillna(0).astype(int)
 
-    units = read_frame(conn, select(employees.c.nip, employees.c.opd_code))
-    recap = recap.merge(units, on="nip", how="left")
-    recap["period_kind"], recap["period"] = period.kind, str(period)
-    recap["rule_version"] = rules.version
-    recap["calendar_version"] = calendar.calendar_version(conn, period.year)
-    recap["computed_at"] = _utcnow()
-
-    conn.execute(
-        delete(recaps).where(
-            and_(recaps.c.period_kind == period.kind, recaps.c.period == str(period))
-        )
+    recap = recap.merge(read_frame(conn, select(employees.c.nip, employees.c.opd_code)), on="nip")
+    return recap.assign(
+        period_kind=period.kind,
+        period=str(period),
+        rule_version=rules.version,
+        calendar_version=calendar.calendar_version(conn, period.year),
     )
-    insert_frame(conn, recaps, recap[[c.name for c in recaps.columns]])
-    log.info("Recap %s: %d employees, rule %s", period, len(recap), rules.version)
+
+
+def _store_recap(conn: Connection, period: Period, recap: pd.DataFrame) -> dict[str, int]:
+    """Write the rows that are new or changed; a changed row's revision goes up by one."""
+    key = (recaps.c.period_kind == period.kind, recaps.c.period == str(period))
+    stored = read_frame(conn, select(recaps).where(*key)).set_index("nip")
+    now = _utcnow()
+    fresh, revised = [], []
+    for row in recap.to_dict("records"):
+        before = stored.loc[row["nip"]] if row["nip"] in stored.index else None
+        if before is None:
+            fresh.append({**row, "computed_at": now, "revision": 1, "revised_at": None})
+        elif any(int(before[c]) != int(row[c]) for c in JUDGED_COLUMNS) or (
+            before["rule_version"],
+            before["calendar_version"],
+        ) != (row["rule_version"], row["calendar_version"]):
+            revised.append(
+                {
+                    **row,
+                    "computed_at": now,
+                    "revision": int(before["revision"]) + 1,
+                    "revised_at": now,
+                }
+            )
+
+    gone = sorted(set(stored.index) - set(recap["nip"]))
+    if gone:
+        conn.execute(delete(recaps).where(*key, recaps.c.nip.in_(gone)))
+    columns = [c.name for c in recaps.columns]
+    changed = [{c: row[c] for c in columns} for row in fresh + revised]
+    upsert(
+        conn,
+        recaps,
+        [{k: _plain(v) for k, v in r.items()} for r in changed],
+        ["period_kind", "period", "nip"],
+    )
+    return {"new": len(fresh), "revised": len(revised), "removed": len(gone)}
+
+
+def _plain(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def build_recap(conn: Connection, period: Period, rebuild_status: bool = True) -> pd.DataFrame:
+    """Compute and store the recap of ``period`` (daily status from January 1st first)."""
+    if rebuild_status:
+        rebuild_daily_status(conn, period.year_start, period.end)
+    recap = compute_recap(conn, period)
+    counts = _store_recap(conn, period, recap)
+    upsert(
+        conn,
+        recap_builds,
+        [
+            {
+                "period_kind": period.kind,
+                "period": str(period),
+                "built_at": _utcnow(),
+                "employees": len(recap),
+                **counts,
+            }
+        ],
+        ["period_kind", "period"],
+    )
+    log.info(
+        "Recap %s: %d employees (%d new, %d revised, %d removed), rule %s",
+        period,
+        len(recap),
+        counts["new"],
+        counts["revised"],
+        counts["removed"],
+        recap["rule_version"].iloc[0] if len(recap) else "-",
+    )
     return recap
 
 
 def recap_is_current(conn: Connection, period: Period) -> bool:
     """Whether the stored recap of ``period`` is newer than every load of data."""
     computed = conn.scalar(
-        select(func.min(recaps.c.computed_at)).where(
-            recaps.c.period_kind == period.kind, recaps.c.period == str(period)
+        select(recap_builds.c.built_at).where(
+            recap_builds.c.period_kind == period.kind, recap_builds.c.period == str(period)
         )
     )
     last_load = conn.scalar(select(func.max(import_batches.c.imported_at)))

@@ -18,7 +18,9 @@ from dispenser_core.storage.schema import (
     draft_items,
     drafts,
     employees,
+    import_batches,
     recaps,
+    rejected_records,
 )
 
 RECAP_FIELDS = (
@@ -36,12 +38,15 @@ RECAP_FIELDS = (
     "official_duty",
     "study",
     "no_data",
+    "pending",
+    "data_problem",
     "missing_check_in",
     "missing_check_out",
     "late_minutes",
     "early_leave_minutes",
     "tk_equivalent",
     "tk_ytd_equivalent",
+    "revision",
 )
 # Headers as on the original "Rekapitulasi Kehadiran" screen.
 RECAP_HEADERS_ID = {
@@ -59,12 +64,15 @@ RECAP_HEADERS_ID = {
     "official_duty": "DL",
     "study": "TB",
     "no_data": "BLM ADA DATA",
+    "pending": "MENUNGGU",
+    "data_problem": "MASALAH DATA",
     "missing_check_in": "TIDAK MASUK",
     "missing_check_out": "TIDAK PULANG",
     "late_minutes": "TELAT (MNT)",
     "early_leave_minutes": "PSW (MNT)",
     "tk_equivalent": "TK SETARA",
     "tk_ytd_equivalent": "TK TAHUN INI",
+    "revision": "REVISI",
 }
 UNIT_SUM_FIELDS = (
     "working_days",
@@ -139,6 +147,7 @@ def draft_rows(conn: Connection, status: str | None = None) -> list[dict]:
             drafts.c.period,
             drafts.c.status,
             func.count(draft_items.c.nip).label("employees"),
+            drafts.c.excluded_nips,
             drafts.c.updated_at,
         )
         .join(draft_items, draft_items.c.draft_id == drafts.c.draft_id, isouter=True)
@@ -147,6 +156,34 @@ def draft_rows(conn: Connection, status: str | None = None) -> list[dict]:
     )
     if status:
         query = query.where(drafts.c.status == status)
+    rows = []
+    for row in conn.execute(query).mappings():
+        row = dict(row)
+        row["excluded"] = len(row.pop("excluded_nips") or [])
+        rows.append(row)
+    return rows
+
+
+def rejected_rows(
+    conn: Connection, batch_id: int | None = None, limit: int | None = None
+) -> list[dict]:
+    """Rows kept aside by loading, newest batch first, with their reason."""
+    query = (
+        select(
+            rejected_records.c.batch_id,
+            import_batches.c.file_name,
+            rejected_records.c.line_number,
+            rejected_records.c.reason,
+            rejected_records.c.detail,
+            rejected_records.c.raw,
+        )
+        .join(import_batches, import_batches.c.batch_id == rejected_records.c.batch_id)
+        .order_by(rejected_records.c.batch_id.desc(), rejected_records.c.line_number)
+    )
+    if batch_id is not None:
+        query = query.where(rejected_records.c.batch_id == batch_id)
+    if limit is not None:
+        query = query.limit(limit)
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
@@ -176,14 +213,18 @@ def band_summary(found: list[dict]) -> list[dict]:
     ]
 
 
-def render(rows: list[dict], fmt: str, headers: dict[str, str] | None = None) -> str:
-    """Rows as a terminal table, CSV or JSON."""
+def render(
+    rows: list[dict], fmt: str, headers: dict[str, str] | None = None, columns: tuple[str, ...] = ()
+) -> str:
+    """Rows as a terminal table, CSV or JSON; ``columns`` names the CSV header when no row
+    is there to give it."""
     if fmt == "json":
         return json.dumps(rows, indent=2, default=str, ensure_ascii=False) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        names = list(rows[0]) if rows else list(columns)
+        if names:
+            writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
         return buffer.getvalue()

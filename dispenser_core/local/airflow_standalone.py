@@ -105,7 +105,8 @@ class LocalAirflow:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": "5",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # Only the DAGs a caller unpauses run (the demo runs the monthly one).
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "GX_ANALYTICS_ENABLED": "False",
             "NO_PROXY": "127.0.0.1,localhost",
         }
@@ -158,6 +159,10 @@ class LocalAirflow:
     def api(self, method: str, path: str, user: str = "admin", **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token(user)}"}
         return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def unpause(self, dag_id: str) -> None:
+        response = self.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+        response.raise_for_status()
 
     def stop(self, grace: float = 20.0) -> None:
         """End the whole process group that ``start`` created."""

@@ -24,7 +24,7 @@ from dispenser_core.notices.client import NotificationClient, OutgoingNotice
 from dispenser_core.notices.render import TEMPLATE_VERSION, Person, notice_title, render_notice
 from dispenser_core.periods import Period
 from dispenser_core.storage.db import connect
-from dispenser_core.storage.schema import candidates, employees, notices, work_units
+from dispenser_core.storage.schema import employees, notices, work_units
 from dispenser_core.storage.upsert import insert_new
 
 log = logging.getLogger(__name__)
@@ -53,16 +53,6 @@ def supervisor_of(person: dict, people: dict[str, dict], unit_heads: dict[str, s
     return None
 
 
-def _ranks(conn: Connection, draft: Draft) -> dict[str, int]:
-    return dict(
-        conn.execute(
-            select(candidates.c.nip, candidates.c.rank).where(
-                candidates.c.period == draft.period, candidates.c.kind == draft.kind
-            )
-        ).all()
-    )
-
-
 def build_outbox(conn: Connection, draft_id: int) -> int:
     """Turn an approved draft into notice rows (employee and supervisor); returns how many rows
     the outbox holds for it. Running it again adds nothing."""
@@ -73,7 +63,6 @@ def build_outbox(conn: Connection, draft_id: int) -> int:
     people = {r["nip"]: dict(r) for r in conn.execute(select(employees)).mappings()}
     units = {r.opd_code: r for r in conn.execute(select(work_units))}
     heads = {code: unit.head_nip for code, unit in units.items()}
-    ranks = _ranks(conn, draft)
     period = Period.parse(draft.period)
     title = notice_title(draft.kind, period)
     excluded = set(draft.excluded_nips or [])
@@ -98,7 +87,7 @@ def build_outbox(conn: Connection, draft_id: int) -> int:
                 draft.kind,
                 role,
                 period=period,
-                item={**item, "rank": ranks.get(item["nip"])},
+                item={**item, "rank": item["details"].get("rank_in_unit")},
                 employee=employee,
                 unit_name=unit_name,
                 recipient=Person(recipient_nip, recipient["name"] if recipient else recipient_nip),

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from dispenser_core.exceptions import ConfigurationError
+
 LEVELS_ID = {
     "ringan": "Hukuman disiplin ringan",
     "sedang": "Hukuman disiplin sedang",
@@ -46,21 +48,31 @@ class RuleSet:
     minutes_per_tk_day: int
     missing_check_in_minutes: int
     missing_check_out_minutes: int
+    # Whether a day whose worked time is below the schedule's absent threshold counts as TK.
+    absent_candidate_counts_as_tk: bool
     bands: tuple[Band, ...]
     consecutive_band: Band
 
     def tk_equivalent(
-        self, tk: int, late: int, early: int, missing_in: int, missing_out: int
+        self,
+        tk: int,
+        late: int,
+        early: int,
+        missing_in: int,
+        missing_out: int,
+        absent_candidates: int = 0,
     ) -> int:
         """TK days plus one day for every ``minutes_per_tk_day`` of late arrival and early
-        leave (missing punches count as minutes by local policy, nothing by default)."""
+        leave (missing punches count as minutes by local policy, nothing by default; days worked
+        too short count as TK only when the rule file says so)."""
         minutes = (
             late
             + early
             + missing_in * self.missing_check_in_minutes
             + missing_out * self.missing_check_out_minutes
         )
-        return tk + minutes // self.minutes_per_tk_day
+        short_days = absent_candidates if self.absent_candidate_counts_as_tk else 0
+        return tk + short_days + minutes // self.minutes_per_tk_day
 
     def band_for(self, counted_days: int, longest_tk_run: int = 0) -> Band | None:
         """The highest band reached by ``counted_days`` in the year or by a run of TK days."""
@@ -88,6 +100,7 @@ def _rule_set(raw: dict) -> RuleSet:
         minutes_per_tk_day=raw["counting"]["minutes_per_tk_day"],
         missing_check_in_minutes=raw["counting"]["missing_check_in_minutes"],
         missing_check_out_minutes=raw["counting"]["missing_check_out_minutes"],
+        absent_candidate_counts_as_tk=raw["counting"].get("absent_candidate_counts_as_tk", False),
         bands=tuple(
             Band(b["code"], b["rank"], b["level"], b["punishment"], b["min_days"], b["max_days"])
             for b in raw["bands"]
@@ -114,8 +127,10 @@ def rule_set_for(day: dt.date) -> RuleSet:
     """The rule version in force on ``day``."""
     in_force = [r for r in _all_rule_sets() if r.effective_from <= day]
     if not in_force:
-        raise ValueError(
-            f"No discipline rule version is in force on {day}; the earliest starts "
-            f"{_all_rule_sets()[0].effective_from}."
+        first = _all_rule_sets()[0]
+        raise ConfigurationError(
+            f"No discipline rule version is in force on {day}: {first.regulation} applies from "
+            f"{first.effective_from}. To judge older periods, add the rules then in force to "
+            "rules/discipline_bands.json as an earlier version."
         )
     return in_force[-1]

@@ -113,6 +113,7 @@ def _unit(row: dict) -> dict:
         "name": row["opd_name"] or row["opd_code"],
         "head_nip": _nip(row, "head_nip", required=False),
         "timezone": row.get("timezone") or "Asia/Jakarta",
+        "schedule_code": row.get("schedule") or None,
     }
 
 
@@ -135,7 +136,7 @@ def _employee(row: dict) -> dict:
         "position": row.get("position") or None,
         "supervisor_nip": _nip(row, "supervisor_nip", required=False),
         "employment_type": row.get("employment_type") or "PNS",
-        "schedule_code": row.get("schedule") or "office",
+        "schedule_code": row.get("schedule") or None,
         "start_date": start_date,
         "end_date": end_date,
     }
@@ -173,3 +174,53 @@ def read_roster(path: Path) -> ReadResult:
 def read_absences(path: Path) -> ReadResult:
     """Absence records with a reason: ``nip, kind, start_date, end_date`` and ``reference``."""
     return _read_rows(path, ABSENCE_COLUMNS, _absence)
+
+
+SHIFT_COLUMNS = ("nip", "day", "start", "end")
+ASSIGNMENT_COLUMNS = ("schedule", "effective_from")
+
+
+def _clock(row: dict, column: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(row.get(column, ""))
+    except ValueError as err:
+        raise _RowProblem(
+            "invalid_time", f"{column} {row.get(column)!r} is not a time like 07:30"
+        ) from err
+
+
+def _shift(row: dict) -> dict:
+    return {
+        "nip": _nip(row),
+        "day": _date(row, "day"),
+        "start_time": _clock(row, "start"),
+        "end_time": _clock(row, "end"),
+    }
+
+
+def _assignment(row: dict) -> dict:
+    nip = _nip(row, required=False)
+    unit = row.get("opd_code") or None
+    if bool(nip) == bool(unit):
+        raise _RowProblem("missing_value", "give either nip or opd_code, not both or neither")
+    first, last = _date(row, "effective_from"), _date(row, "effective_to", required=False)
+    if last and last < first:
+        raise _RowProblem("range_reversed", f"effective_to {last} is before effective_from {first}")
+    return {
+        "nip": nip,
+        "opd_code": unit,
+        "schedule_code": row["schedule"],
+        "effective_from": first,
+        "effective_to": last,
+    }
+
+
+def read_shifts(path: Path) -> ReadResult:
+    """Shift rosters: ``nip, day, start, end`` (an end at or before the start is the next day)."""
+    return _read_rows(path, SHIFT_COLUMNS, _shift)
+
+
+def read_schedule_assignments(path: Path) -> ReadResult:
+    """Dated schedules: ``schedule, effective_from`` with ``nip`` or ``opd_code``, and optionally
+    ``effective_to``."""
+    return _read_rows(path, ASSIGNMENT_COLUMNS, _assignment)

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from dispenser_core.exceptions import DatabaseError
+from dispenser_core.exceptions import ConfigurationError, DatabaseError
 from dispenser_core.settings import PROJECT_ROOT, Settings, load_settings
-from dispenser_core.storage.schema import metadata
+from dispenser_core.storage.schema import SCHEMA_VERSION, metadata, schema_info
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +29,27 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(settings: Settings | str | None = None) -> Engine:
-    """An engine for the configured database; creates the SQLite file's folder if needed."""
+def make_engine(settings: Settings | str | None = None, *, create: bool = True) -> Engine:
+    """An engine for the configured database.
+
+    For SQLite, ``create`` makes the file (and its folder) when it does not exist; without it a
+    missing file is an error, so a mistyped path never shows an empty database as if it were
+    the real one.
+    """
     if settings is None:
         settings = load_settings()
     url = settings if isinstance(settings, str) else settings.database_url
     parsed = make_url(url)
 
     if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if not create and not path.exists():
+                raise ConfigurationError(
+                    f"There is no database at {path}. Check DISPENSER_DATABASE_URL, or load "
+                    "files first (dispenser import ...) to create it."
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
@@ -53,10 +64,18 @@ def connect(engine: Engine) -> Iterator[Connection]:
             yield conn
     except SQLAlchemyError as err:
         reason = err.args[0] if err.args else err
+        where = engine.url.render_as_string(hide_password=True)
+        unreachable = isinstance(err, OperationalError) and any(
+            word in str(reason).lower() for word in ("connect", "unable to open")
+        )
+        if unreachable:
+            raise DatabaseError(
+                f"Cannot reach the database {where} ({reason}). Check that it runs and that "
+                "DISPENSER_DATABASE_URL is right; the step can be run again once it answers."
+            ) from err
         raise DatabaseError(
             f"The database refused a statement ({type(err).__name__}: {reason}). "
-            f"Check that {engine.url.render_as_string(hide_password=True)} is reachable and "
-            "its schema is current (`dispenser init`)."
+            f"Check that {where} is reachable and its schema is current (`dispenser init`)."
         ) from err
 
 
@@ -67,6 +86,20 @@ def _run_sql_file(conn: Connection, path: Path) -> None:
             conn.exec_driver_sql(statement)
 
 
+def _check_version(conn: Connection, engine: Engine) -> None:
+    tables = set(inspect(conn).get_table_names())
+    if not tables or "work_units" not in tables:
+        return  # a new database
+    found = conn.execute(schema_info.select()).scalar() if "schema_info" in tables else 1
+    if found != SCHEMA_VERSION:
+        where = engine.url.render_as_string(hide_password=True)
+        raise ConfigurationError(
+            f"The database {where} has schema version {found}; this Dispenser needs "
+            f"{SCHEMA_VERSION}. Load its files into a new database (for the demo: make "
+            "demo-reset), or keep using the Dispenser version that made it."
+        )
+
+
 def create_schema(engine: Engine) -> None:
     """Create every table, the audit log's append-only triggers and the analyst views.
 
@@ -74,7 +107,10 @@ def create_schema(engine: Engine) -> None:
     """
     dialect = engine.dialect.name
     with connect(engine) as conn:
+        _check_version(conn, engine)
         metadata.create_all(conn)
+        if conn.execute(schema_info.select()).first() is None:
+            conn.execute(schema_info.insert().values(schema_version=SCHEMA_VERSION))
         _run_sql_file(conn, SQL_DIR / f"audit_append_only.{dialect}.sql")
         _run_sql_file(conn, SQL_DIR / "views.sql")
-    log.info("Schema ready on %s", dialect)
+    log.debug("Schema ready on %s", dialect)

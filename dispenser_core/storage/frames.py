@@ -15,7 +15,7 @@ def read_frame(conn: Connection, query: Select) -> pd.DataFrame:
 
 
 def _plain(value):
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -25,9 +26,19 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# Raise when a table or column changes; a database made by another version is refused with
+# a message instead of failing later (see storage/db.py).
+SCHEMA_VERSION = 2
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Nip = String(18)
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("schema_version", Integer, primary_key=True),
+)
 
 work_units = Table(
     "work_units",
@@ -36,6 +47,8 @@ work_units = Table(
     Column("name", String(200), nullable=False),
     Column("head_nip", Nip),
     Column("timezone", String(40), nullable=False, server_default="Asia/Jakarta"),
+    # The unit's usual schedule; an employee's own code wins (see schedules.py).
+    Column("schedule_code", String(40)),
 )
 
 employees = Table(
@@ -49,7 +62,7 @@ employees = Table(
     Column("position", String(200)),
     Column("supervisor_nip", Nip),
     Column("employment_type", String(10), nullable=False, server_default="PNS"),
-    Column("schedule_code", String(40), nullable=False, server_default="office"),
+    Column("schedule_code", String(40)),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
 )
@@ -58,20 +71,52 @@ work_schedules = Table(
     "work_schedules",
     metadata,
     Column("schedule_code", String(40), primary_key=True),
-    # 0 = Monday .. 6 = Sunday; a weekday without a row is a day off.
+    # 0 = Monday .. 6 = Sunday; a weekday without a row is a day off. A roster schedule has
+    # one row, weekday -1, holding its settings; its hours come from ``shifts``.
     Column("weekday", Integer, primary_key=True),
     Column("effective_from", Date, primary_key=True),
     Column("effective_to", Date),
-    Column("start_time", Time, nullable=False),
-    Column("end_time", Time, nullable=False),
+    Column("period_name", String(100)),  # a special period such as "Ramadan 1446 H"
+    Column("is_roster", Boolean, nullable=False, server_default="0"),
+    Column("start_time", Time),
+    Column("end_time", Time),
     Column("grace_late_minutes", Integer, nullable=False, server_default="0"),
     Column("grace_early_minutes", Integer, nullable=False, server_default="0"),
+    Column("check_in_opens_minutes", Integer, nullable=False, server_default="180"),
+    Column("check_out_closes_minutes", Integer, nullable=False, server_default="360"),
+    Column("absent_below_minutes", Integer),
+    Column("short_below_minutes", Integer),
+    Column("observes_holidays", Boolean, nullable=False, server_default="1"),
+)
+
+schedule_assignments = Table(
+    "schedule_assignments",
+    metadata,
+    Column("assignment_id", Id, primary_key=True, autoincrement=True),
+    # Either an employee or a whole unit.
+    Column("nip", Nip),
+    Column("opd_code", String(40)),
+    Column("schedule_code", String(40), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date),
+    UniqueConstraint("nip", "opd_code", "effective_from", name="uq_schedule_assignment"),
+)
+
+shifts = Table(
+    "shifts",
+    metadata,
+    Column("nip", Nip, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time, nullable=False),
 )
 
 calendar_days = Table(
     "calendar_days",
     metadata,
     Column("day", Date, primary_key=True),
+    # '' for every unit, or the unit a local decision is for.
+    Column("scope", String(40), primary_key=True, server_default=""),
     # holiday | collective_leave (days off); working (a local override that makes a day a
     # working day again).
     Column("kind", String(20), nullable=False),
@@ -91,9 +136,13 @@ import_batches = Table(
     Column("rows_loaded", Integer, nullable=False, server_default="0"),
     Column("rows_duplicate", Integer, nullable=False, server_default="0"),
     Column("rows_rejected", Integer, nullable=False, server_default="0"),
-    # The local dates the batch covers: a day outside every punch batch's cover is not judged.
+    # Where punches come from (a terminal, an API); each source has its own watermark.
+    Column("source", String(100), nullable=False, server_default=""),
+    # The local dates the batch covers, and the local time up to which its source is known to
+    # have delivered everything: days after that are pending, not absent.
     Column("covers_from", Date),
     Column("covers_to", Date),
+    Column("synced_until", DateTime),
     UniqueConstraint("source_kind", "file_sha256", name="uq_import_batches_file"),
 )
 
@@ -143,8 +192,10 @@ daily_status = Table(
     Column("nip", Nip, primary_key=True),
     Column("day", Date, primary_key=True),
     Column("opd_code", String(40), nullable=False),
-    # present | absent_without_reason | leave | sick | permit | official_duty | study | no_data
+    # present | absent_without_reason | leave | sick | permit | official_duty | study
+    # | no_data | pending | data_problem  (see daily_status.py)
     Column("status", String(30), nullable=False),
+    Column("schedule_code", String(40), nullable=False),
     Column("check_in_local", DateTime),
     Column("check_out_local", DateTime),
     Column("missing_check_in", Integer, nullable=False),
@@ -153,10 +204,35 @@ daily_status = Table(
     Column("early_leave_minutes", Integer, nullable=False),
     Column("punches_seen", Integer, nullable=False),
     Column("repeats_dropped", Integer, nullable=False),
-    Column("schedule_start", Time),
-    Column("schedule_end", Time),
+    Column("worked_minutes", Integer),
+    # absent_candidate | short_hours, from the schedule's worked-time thresholds
+    Column("policy_flag", String(20)),
+    Column("schedule_start", DateTime),
+    Column("schedule_end", DateTime),
+    # Why the day counted as it did: late, early_leave, missing_check_in, missing_check_out,
+    # no_punch, no_punch_in_windows, absence, or the status of a day not judged.
+    Column("reason", String(100), nullable=False, server_default=""),
     Column("computed_at", DateTime, nullable=False),
     Index("ix_daily_status_day", "day"),
+)
+
+status_fingerprints = Table(
+    "status_fingerprints",
+    metadata,
+    # A hash of one employee's daily status in one month: a rebuild rewrites only the
+    # employee-months whose hash changed, so late or corrected data touches only what it must.
+    Column("nip", Nip, primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("fingerprint", BigInteger, nullable=False),
+)
+
+source_units = Table(
+    "source_units",
+    metadata,
+    # Which units' employees a punch source has delivered: a unit is judged only as far as
+    # every one of its sources has delivered.
+    Column("source", String(100), primary_key=True),
+    Column("opd_code", String(40), primary_key=True),
 )
 
 recaps = Table(
@@ -176,6 +252,10 @@ recaps = Table(
     Column("official_duty", Integer, nullable=False),
     Column("study", Integer, nullable=False),
     Column("no_data", Integer, nullable=False),
+    Column("pending", Integer, nullable=False),
+    Column("data_problem", Integer, nullable=False),
+    Column("absent_candidate_days", Integer, nullable=False),
+    Column("short_hours_days", Integer, nullable=False),
     Column("missing_check_in", Integer, nullable=False),
     Column("missing_check_out", Integer, nullable=False),
     Column("late_minutes", Integer, nullable=False),
@@ -188,6 +268,22 @@ recaps = Table(
     Column("rule_version", String(40), nullable=False),
     Column("calendar_version", String(40), nullable=False),
     Column("computed_at", DateTime, nullable=False),
+    # 1 for the first recap of the period; +1 each time late or corrected data changes it.
+    Column("revision", Integer, nullable=False, server_default="1"),
+    Column("revised_at", DateTime),
+)
+
+recap_builds = Table(
+    "recap_builds",
+    metadata,
+    # When each period's recap was last built, and what that build changed.
+    Column("period_kind", String(5), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("built_at", DateTime, nullable=False),
+    Column("employees", Integer, nullable=False),
+    Column("new", Integer, nullable=False),
+    Column("revised", Integer, nullable=False),
+    Column("removed", Integer, nullable=False),
 )
 
 candidates = Table(

@@ -352,21 +352,31 @@ class TestTimes:
 
 
 class TestRoster:
-    def test_roster_creates_a_unit_the_units_file_has_not_delivered(self, sqlite_engine, tmp_path):
+    def test_an_employee_of_an_unknown_unit_is_rejected(self, sqlite_engine, tmp_path):
         text = (
             "nip,name,opd_code,opd_name,start_date\n"
             f"{ANI},Ani,KEC-SELATAN,Kec. Selatan,2020-01-01\n"
         )
 
-        _load(sqlite_engine, "roster", _write(tmp_path, "roster.csv", text))
+        summary = _load(sqlite_engine, "roster", _write(tmp_path, "roster.csv", text))
 
-        with connect(sqlite_engine) as conn:
-            unit = conn.execute(select(work_units)).one()
-        assert (unit.opd_code, unit.name, unit.timezone) == (
-            "KEC-SELATAN",
-            "Kec. Selatan",
-            "Asia/Jakarta",
+        assert (summary.rows_loaded, summary.rows_rejected) == (0, 1)
+        assert _rejections(sqlite_engine, summary.batch_id) == {(2, "unknown_unit")}
+        assert _count(sqlite_engine, employees) == 0
+
+    def test_a_nip_listed_twice_keeps_the_last_row(self, office, tmp_path):
+        text = (
+            "nip,name,opd_code,start_date\n"
+            f"{ANI},Ani Lama,DINKES,2005-01-01\n"
+            f"{ANI},Ani Baru,DINKES,2005-01-01\n"
         )
+
+        summary = _load(office, "roster", _write(tmp_path, "roster.csv", text))
+
+        assert (summary.rows_loaded, summary.rows_rejected) == (1, 1)
+        assert _rejections(office, summary.batch_id) == {(2, "duplicate_in_file")}
+        with connect(office) as conn:
+            assert conn.scalar(select(employees.c.name).where(employees.c.nip == ANI)) == "Ani Baru"
 
     def test_newer_roster_replaces_an_employees_fields(self, office, tmp_path):
         newer = ROSTER.replace(

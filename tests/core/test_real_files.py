@@ -10,11 +10,13 @@ and then the month has 21.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from dispenser_core import pipeline, reports
 from dispenser_core.calendar import apply_overrides
 from dispenser_core.periods import Period
 from dispenser_core.storage.db import connect
+from dispenser_core.storage.schema import rejected_records
 
 DECEMBER = Period(2022, 12)
 COLUMNS = (
@@ -71,8 +73,16 @@ def test_the_export_loads_every_line(engine, real_data):
     pipeline.import_file(engine, "roster", real_data / "roster-one-month.csv")
     punches = pipeline.import_file(engine, "attlog", real_data / "zkteco-attlog-one-month.dat")
     assert summary.rows_loaded == 3
-    # 384 lines, 13 PINs all in the roster, no two lines of one PIN at the same second.
-    assert (punches.rows_read, punches.rows_loaded, punches.rows_rejected) == (384, 384, 0)
+    # 384 lines, 13 PINs all in the roster, no two lines of one PIN at the same second; PIN 9
+    # joined on 1 December and punched once on 30 November (line 8): kept aside, not loaded.
+    assert (punches.rows_read, punches.rows_loaded, punches.rows_rejected) == (384, 383, 1)
+    with connect(engine) as conn:
+        rejected = conn.execute(
+            select(rejected_records.c.line_number, rejected_records.c.reason).where(
+                rejected_records.c.batch_id == punches.batch_id
+            )
+        ).all()
+    assert rejected == [(8, "before_start_date")]
 
 
 def test_december_recap_as_counted_by_hand(engine, real_data):

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from dispenser_core.exceptions import ConfigurationError
 from dispenser_core.rules import rule_set_for
 
 RULES = rule_set_for(dt.date(2025, 11, 30))
@@ -165,8 +166,8 @@ class TestRuleSetFor:
 
     def test_day_before_any_rule_version_is_refused(self):
         with pytest.raises(
-            ValueError,
-            match=r"No discipline rule version is in force on 2021-08-30; the earliest starts "
-            r"2021-08-31",
+            ConfigurationError,
+            match=r"No discipline rule version is in force on 2021-08-30: PP 94/2021 applies "
+            r"from 2021-08-31",
         ):
             rule_set_for(dt.date(2021, 8, 30))

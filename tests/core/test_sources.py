@@ -297,18 +297,21 @@ class TestReadUnits:
                 "name": "Dinas Kesehatan",
                 "head_nip": "197501012000031001",
                 "timezone": "Asia/Jakarta",
+                "schedule_code": None,
             },
             {
                 "opd_code": "KEC-UTARA",
                 "name": "Kecamatan Utara",
                 "head_nip": None,
                 "timezone": "Asia/Makassar",
+                "schedule_code": None,
             },
             {
                 "opd_code": "BAPPEDA",
                 "name": "BAPPEDA",
                 "head_nip": None,
                 "timezone": "Asia/Jakarta",
+                "schedule_code": None,
             },
         ]
         assert result.row_lines == [2, 3, 6]
@@ -332,6 +335,7 @@ class TestReadUnits:
                 "name": "Dinas Sosial",
                 "head_nip": None,
                 "timezone": "Asia/Jakarta",
+                "schedule_code": None,
             }
         ]
 
@@ -365,7 +369,7 @@ class TestReadRoster:
                 "position": None,
                 "supervisor_nip": None,
                 "employment_type": "PPPK",
-                "schedule_code": "office",
+                "schedule_code": None,
                 "start_date": dt.date(2025, 11, 17),
                 "end_date": dt.date(2025, 12, 31),
             },

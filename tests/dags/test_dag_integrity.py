@@ -105,4 +105,4 @@ def test_approval_is_a_human_in_the_loop_step_limited_to_approvers(dagbag):
     assert approval.assigned_users == [{"id": "approver", "name": "approver"}]
     assert approval.defaults == ["Tolak"], "no answer in time must mean reject"
     assert approval.options == ["Setujui semua", "Setujui kecuali NIP terpilih", "Tolak"]
-    assert Path(dag.fileloc).name == "dispenser_monthly_discipline.py"
+    assert Path(dag.fileloc).name == "dispenser_discipline.py"

@@ -14,6 +14,7 @@ from dispenser_core.local.notification_service import start_in_thread
 from dispenser_core.sample_city import write_sample_city
 
 DAG_ID = "dispenser_monthly_discipline"
+SETTLE_SECONDS = 5
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Stack:
             ).json()["hitl_details"]
             waiting = [d for d in details if d["task_instance"]["state"] == "awaiting_input"]
             if len(waiting) >= expected:
+                # A person reads for a while; an answer given within a second of the request can
+                # be lost by Airflow 3.3.2 (the scheduler has not yet settled the paused task).
+                time.sleep(SETTLE_SECONDS)
                 return waiting
             time.sleep(2)
         raise AssertionError(
@@ -103,6 +107,7 @@ def stack(tmp_path_factory):
     airflow.start()
     try:
         airflow.wait_until_ready(timeout=240, dag_id=DAG_ID)
+        airflow.unpause(DAG_ID)
         yield Stack(airflow, gateway, database_url, sample_city)
     finally:
         airflow.stop()

@@ -1,0 +1,169 @@
+"""Discipline runs: recap last month (or last year), find candidates, draft, approve, send."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param, get_current_context, task, task_group
+from airflow.sdk.exceptions import AirflowSkipException
+from dispenser_airflow.approval import DraftApprovalOperator
+
+from dispenser_core.settings import load_settings
+
+# 06:00 WIB on the first of each month: the month before is complete and synced.
+AFTER_EACH_MONTH_ENDS = "0 6 1 * *"
+# 07:00 WIB on 2 January: the year before is complete, after December's monthly run.
+AFTER_EACH_YEAR_ENDS = "0 7 2 1 *"
+LOCAL_TIMEZONE = "Asia/Jakarta"
+SETTINGS = load_settings()
+
+DOC = """
+### {title}
+
+Runs {when}, or by hand for any {unit} (param `period`, `{example}`).
+
+1. `extract_sources` loads the files waiting in the inbox (`DISPENSER_INBOX_DIR`); a file loaded
+   before is recognised and skipped.
+2. `validate_batch` checks the roster and the period's punches with the great_expectations
+   suites in `expectations/`; a failure stops the run and names the batch, the expectation and
+   examples.
+3. `build_recap` computes daily status from January 1st (rewriting only the employee-months that
+   changed) and the period's recap.
+4. `find_candidates` applies the PP 94/2021 bands (and escalation) and picks appreciations.
+5. `save_drafts` saves a violation draft and an appreciation draft (overwriting pending ones).
+6. Per draft, `review_and_send.request_approval` waits in **Required actions** for an approver;
+   `review_and_send.send_notices` then delivers to each employee and their supervisor.
+
+Every step is written to the audit log (`dispenser audit show`). Re-running any task is safe.
+On failure: read the task log; the last line says what to fix.
+"""
+
+
+def _period_of_run(requested: str, yearly: bool) -> str:
+    from dispenser_core.periods import Period
+
+    if requested:
+        return str(Period.parse(requested))
+    run_after = get_current_context()["dag_run"].run_after
+    today = pendulum.instance(run_after).in_tz(LOCAL_TIMEZONE).date()
+    return str(Period(today.year - 1) if yearly else Period.month_before(today))
+
+
+def discipline_dag(dag_id: str, *, yearly: bool) -> DAG:
+    unit = "year" if yearly else "month"
+    with DAG(
+        dag_id=dag_id,
+        description=("Rekap tahunan" if yearly else "Rekap bulanan")
+        + ", kandidat pelanggaran dan apresiasi, persetujuan, pengiriman.",
+        schedule=AFTER_EACH_YEAR_ENDS if yearly else AFTER_EACH_MONTH_ENDS,
+        start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        tags=["dispenser", "discipline", "yearly" if yearly else "monthly"],
+        doc_md=DOC.format(
+            title="Yearly discipline run" if yearly else "Monthly discipline run",
+            when="on 2 January (07:00 WIB) for the year before"
+            if yearly
+            else "on the 1st of each month (06:00 WIB) for the month before",
+            unit=unit,
+            example="YYYY" if yearly else "YYYY-MM",
+        ),
+        default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+        params={
+            "period": Param(
+                "",
+                type="string",
+                title="Periode (YYYY)" if yearly else "Periode (YYYY-MM)",
+                description=f"Kosong = {'tahun' if yearly else 'bulan'} sebelum tanggal jalan.",
+                pattern=r"^(\d{4})?$" if yearly else r"^(\d{4}-(0[1-9]|1[0-2]))?$",
+            ),
+        },
+    ) as dag:
+
+        @task
+        def resolve_period(params: dict) -> str:
+            return _period_of_run(params.get("period") or "", yearly)
+
+        @task
+        def extract_sources() -> list[dict]:
+            from dispenser_core import pipeline
+
+            engine = pipeline.prepare(SETTINGS)
+            return [vars(summary) for summary in pipeline.extract(engine, SETTINGS.inbox_dir)]
+
+        @task(retries=0)
+        def validate_batch(period: str) -> dict:
+            from dispenser_core import pipeline
+            from dispenser_core.periods import Period
+
+            return pipeline.validate(pipeline.prepare(SETTINGS), Period.parse(period)).as_dict()
+
+        @task
+        def build_recap(period: str) -> dict:
+            from dispenser_core import pipeline
+            from dispenser_core.periods import Period
+
+            return pipeline.recap(pipeline.prepare(SETTINGS), Period.parse(period)).as_dict()
+
+        @task
+        def find_candidates(period: str) -> dict:
+            from dispenser_core import pipeline
+            from dispenser_core.periods import Period
+
+            engine = pipeline.prepare(SETTINGS)
+            return pipeline.find_candidates(
+                engine, Period.parse(period), SETTINGS.appreciation_top_per_unit
+            ).as_dict()
+
+        @task
+        def save_drafts(period: str) -> list[int]:
+            from dispenser_core import pipeline
+            from dispenser_core.periods import Period
+
+            run_id = get_current_context()["run_id"]
+            return pipeline.save_drafts(
+                pipeline.prepare(SETTINGS), Period.parse(period), actor=f"airflow:{run_id}"
+            )
+
+        @task(retries=5, retry_delay=timedelta(minutes=1), max_active_tis_per_dagrun=4)
+        def send_notices(draft_id: int) -> dict:
+            from dispenser_core import pipeline
+            from dispenser_core.drafts import APPROVED, PARTLY_FAILED, SENDING, load_draft
+            from dispenser_core.storage.db import connect
+
+            engine = pipeline.prepare(SETTINGS)
+            with connect(engine) as conn:
+                status = load_draft(conn, draft_id).status
+            if status not in (APPROVED, SENDING, PARTLY_FAILED):
+                raise AirflowSkipException(f"Draft {draft_id} is {status}: nothing is sent.")
+            return vars(pipeline.send_notices(engine, SETTINGS, draft_id))
+
+        @task_group
+        def review_and_send(draft_id: int) -> None:
+            approval = DraftApprovalOperator(
+                task_id="request_approval",
+                draft_id=draft_id,
+                approvers=list(SETTINGS.approvers),
+                timeout=timedelta(hours=SETTINGS.approval_timeout_hours),
+                # Airflow 3.3.2 can lose an answer given within a second or two of the request
+                # (the scheduler then fails the task); the retry asks the approver again.
+                retries=1,
+                retry_delay=timedelta(seconds=5),
+            )
+            approval >> send_notices(draft_id)
+
+        period = resolve_period()
+        loaded = extract_sources()
+        validated = validate_batch(period)
+        recap = build_recap(period)
+        candidates = find_candidates(period)
+        drafts = save_drafts(period)
+
+        loaded >> validated >> recap >> candidates >> drafts
+        review_and_send.expand(draft_id=drafts)
+    return dag
+
+
+monthly = discipline_dag("dispenser_monthly_discipline", yearly=False)
+yearly = discipline_dag("dispenser_yearly_discipline", yearly=True)
