@@ -388,8 +388,13 @@ def _totals(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
     return frame
 
 
+# A run of consecutive working days may begin in the last weeks of the year before.
+RUN_LOOKBACK = dt.timedelta(days=31)
+
+
 def longest_tk_runs(conn: Connection, start: dt.date, end: dt.date) -> pd.Series:
-    """Per employee, the longest run of consecutive working days that were TK.
+    """Per employee, the longest run of consecutive working days that were TK and that reach
+    into ``start`` .. ``end`` (a run that began before ``start`` counts whole).
 
     Days off are not in daily status, so a run goes on over weekends and holidays; any other
     status (present, an absence with a reason, a day not judged) ends it.
@@ -397,15 +402,18 @@ def longest_tk_runs(conn: Connection, start: dt.date, end: dt.date) -> pd.Series
     days = read_frame(
         conn,
         select(daily_status.c.nip, daily_status.c.day, daily_status.c.status)
-        .where(daily_status.c.day.between(start, end))
+        .where(daily_status.c.day.between(start - RUN_LOOKBACK, end))
         .order_by(daily_status.c.nip, daily_status.c.day),
     )
     if days.empty:
         return pd.Series(dtype=int)
     is_tk = days["status"] == TK
     run_id = ((days["nip"] != days["nip"].shift()) | (is_tk != is_tk.shift())).cumsum()
-    runs = days[is_tk].groupby([days["nip"], run_id]).size()
-    return runs.groupby(level=0).max()
+    runs = (
+        days[is_tk].groupby([days["nip"], run_id]).agg(length=("day", "size"), last=("day", "max"))
+    )
+    runs = runs[pd.to_datetime(runs["last"]) >= pd.Timestamp(start)]
+    return runs["length"].groupby(level=0).max()
 
 
 def _equivalents(rules, frame: pd.DataFrame) -> list[int]:

@@ -315,3 +315,27 @@ def test_the_yearly_recap_counts_only_judged_days(engine, settings):
         196,
         21,
     )
+
+
+def test_a_run_from_december_into_january_counts_in_the_new_year(engine, settings):
+    # TK 23, 24, 29, 30, 31 Dec 2025 and 2, 5, 6, 7, 8 Jan 2026: ten working days in a row
+    # (25-26 Dec are holidays, 1 Jan New Year's Day, weekends in between).
+    absent = (
+        "2025-12-23",
+        "2025-12-24",
+        "2025-12-29",
+        "2025-12-30",
+        "2025-12-31",
+        "2026-01-02",
+        "2026-01-05",
+        "2026-01-06",
+        "2026-01-07",
+        "2026-01-08",
+    )
+    days = _working_days("2025-12-01", "2026-01-31")
+    assert sum(d.isoformat() in absent for d in days) == 10
+    _write_city(settings.inbox_dir, punch_lines=_on_time(1, days, skip=absent) + _on_time(9, days))
+    _run(engine, settings, Period(2025, 12))
+    _run(engine, settings, Period(2026, 1))
+    # In January the year's own count is 5 (written reprimand), but the run reaches ten.
+    assert _violations(engine, Period(2026, 1)) == {NIP: ("B4", 10)}
