@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Param, get_current_context, task, task_group
-from airflow.sdk.exceptions import AirflowSkipException
-from dispenser_airflow.approval import DraftApprovalOperator
+from airflow.sdk import DAG, Param, get_current_context, task
 
+from dispenser_airflow.review import review_and_send
 from dispenser_core.settings import load_settings
 
 # 06:00 WIB on the first of each month: the month before is complete and synced.
@@ -125,33 +124,6 @@ def discipline_dag(dag_id: str, *, yearly: bool) -> DAG:
             return pipeline.save_drafts(
                 pipeline.prepare(SETTINGS), Period.parse(period), actor=f"airflow:{run_id}"
             )
-
-        @task(retries=5, retry_delay=timedelta(minutes=1), max_active_tis_per_dagrun=4)
-        def send_notices(draft_id: int) -> dict:
-            from dispenser_core import pipeline
-            from dispenser_core.drafts import APPROVED, PARTLY_FAILED, SENDING, load_draft
-            from dispenser_core.storage.db import connect
-
-            engine = pipeline.prepare(SETTINGS)
-            with connect(engine) as conn:
-                status = load_draft(conn, draft_id).status
-            if status not in (APPROVED, SENDING, PARTLY_FAILED):
-                raise AirflowSkipException(f"Draft {draft_id} is {status}: nothing is sent.")
-            return vars(pipeline.send_notices(engine, SETTINGS, draft_id))
-
-        @task_group
-        def review_and_send(draft_id: int) -> None:
-            approval = DraftApprovalOperator(
-                task_id="request_approval",
-                draft_id=draft_id,
-                approvers=list(SETTINGS.approvers),
-                timeout=timedelta(hours=SETTINGS.approval_timeout_hours),
-                # Airflow 3.3.2 can lose an answer given within a second or two of the request
-                # (the scheduler then fails the task); the retry asks the approver again.
-                retries=1,
-                retry_delay=timedelta(seconds=5),
-            )
-            approval >> send_notices(draft_id)
 
         period = resolve_period()
         loaded = extract_sources()

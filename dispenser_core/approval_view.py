@@ -7,11 +7,11 @@ from sqlalchemy import Connection, select
 
 from dispenser_core.candidates import VIOLATION
 from dispenser_core.drafts import Draft
-from dispenser_core.notices.outbox import supervisor_of
 from dispenser_core.notices.render import Person, notice_title, render_notice, tanggal
 from dispenser_core.periods import Period
 from dispenser_core.rules import rule_set_for
-from dispenser_core.storage.schema import employees, work_units
+from dispenser_core.storage.schema import work_units
+from dispenser_core.supervisors import people_on, supervisor_of
 
 MAX_DATES_SHOWN = 12
 
@@ -79,7 +79,7 @@ def _preview(draft: Draft, period: Period, people: dict, units: dict) -> list[st
 def approval_body(conn: Connection, draft: Draft) -> str:
     """The Markdown shown on the approval page."""
     period = Period.parse(draft.period)
-    people = {r["nip"]: dict(r) for r in conn.execute(select(employees)).mappings()}
+    people = people_on(conn, period.end)
     units = {r.opd_code: r for r in conn.execute(select(work_units))}
     band_filter = (
         rule_set_for(period.end).band(draft.band_filter).label_id if draft.band_filter else "Semua"

@@ -58,6 +58,38 @@ def _last_hash(conn: Connection) -> str:
     return last or GENESIS_HASH
 
 
+def record_many(conn: Connection, rows: list[dict]) -> None:
+    """Append several rows (actor, action, entity, entity_id, details) in order, in one go."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    prev = _last_hash(conn)
+    values = []
+    for row in rows:
+        occurred_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        details = _canonical(row.get("details") or {})
+        entity_id = str(row["entity_id"])
+        digest = row_hash(
+            prev, occurred_at, row["actor"], row["action"], row["entity"], entity_id, details
+        )
+        values.append(
+            {
+                "occurred_at": occurred_at,
+                "actor": row["actor"],
+                "action": row["action"],
+                "entity": row["entity"],
+                "entity_id": entity_id,
+                "details": details,
+                "prev_hash": prev,
+                "row_hash": digest,
+            }
+        )
+        prev = digest
+    conn.execute(insert(audit_log), values)
+    log.info("Audit: %d rows appended (%s)", len(values), rows[0]["action"])
+
+
 def record(
     conn: Connection,
     *,

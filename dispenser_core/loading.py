@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from dispenser_core.calendar import apply_overrides, read_overrides
 from dispenser_core.exceptions import InputFileError
@@ -37,6 +37,7 @@ from dispenser_core.storage.schema import (
     schedule_assignments,
     shifts,
     source_units,
+    supervisor_history,
     work_units,
 )
 from dispenser_core.storage.upsert import insert_new, upsert
@@ -215,7 +216,9 @@ def _duplicates_in_file(result: ReadResult, key: str) -> tuple[list[int], list[R
     return keep, rejected
 
 
-def _store_roster(conn: Connection, batch_id: int, result: ReadResult):
+def _store_roster(
+    conn: Connection, batch_id: int, result: ReadResult, *, as_of: dt.date | None = None
+):
     keep, rejected = _duplicates_in_file(result, "nip")
     known_units = set(conn.scalars(select(work_units.c.opd_code)))
     people = []
@@ -234,7 +237,55 @@ def _store_roster(conn: Connection, batch_id: int, result: ReadResult):
             continue
         people.append({k: v for k, v in row.items() if k != "opd_name"})
     upsert(conn, employees, people, ["nip"])
+    _record_supervisors(conn, people, as_of)
     return len(people), rejected, {}
+
+
+def _record_supervisors(conn: Connection, people: list[dict], as_of: dt.date | None) -> None:
+    """Open a supervisor period for each employee whose supervisor is new or changed.
+
+    The first supervisor known for someone holds from the day they joined; a change holds from
+    ``as_of`` (the date the roster describes, by default the day it is loaded).
+    """
+    as_of = as_of or _today_local()
+    open_now = dict(
+        conn.execute(
+            select(supervisor_history.c.nip, supervisor_history.c.supervisor_nip).where(
+                supervisor_history.c.effective_to.is_(None)
+            )
+        ).all()
+    )
+    known = set(conn.scalars(select(supervisor_history.c.nip).distinct()))
+    for person in people:
+        nip, supervisor = person["nip"], person["supervisor_nip"]
+        if nip in open_now and open_now[nip] == supervisor:
+            continue
+        if nip in known:
+            conn.execute(
+                update(supervisor_history)
+                .where(supervisor_history.c.nip == nip, supervisor_history.c.effective_to.is_(None))
+                .values(effective_to=as_of - dt.timedelta(days=1))
+            )
+            start = as_of
+        else:
+            start = person["start_date"]
+        upsert(
+            conn,
+            supervisor_history,
+            [
+                {
+                    "nip": nip,
+                    "effective_from": start,
+                    "effective_to": None,
+                    "supervisor_nip": supervisor,
+                }
+            ],
+            ["nip", "effective_from"],
+        )
+
+
+def _today_local() -> dt.date:
+    return dt.datetime.now(ZoneInfo("Asia/Jakarta")).date()
 
 
 def _rows_of_batch(conn: Connection, table, batch_id: int) -> int:
@@ -434,6 +485,7 @@ def load_file(
     *,
     source: str | None = None,
     synced_until: dt.datetime | None = None,
+    as_of: dt.date | None = None,
 ) -> LoadSummary:
     """Load one file of ``source_kind`` (units, roster, absences or attlog).
 
@@ -448,6 +500,8 @@ def load_file(
     read, store = _READERS[source_kind]
     if source_kind == "attlog":
         store = partial(store, source=source or DEFAULT_PUNCH_SOURCE, synced_until=synced_until)
+    if source_kind == "roster":
+        store = partial(store, as_of=as_of)
     return _load(conn, source_kind, Path(path), read, store)
 
 

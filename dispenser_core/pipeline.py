@@ -9,14 +9,17 @@ run again with the same result::
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from dispenser_core import candidates as candidate_rules
 from dispenser_core import drafts as draft_rules
+from dispenser_core.analysis import AnalysisRequest, nothing_matches, read_request
 from dispenser_core.loading import LoadSummary, load_file, load_inbox
 from dispenser_core.notices.client import NotificationClient
 from dispenser_core.notices.outbox import SendReport, send_outbox
@@ -25,6 +28,7 @@ from dispenser_core.recap import build_recap, recap_is_current
 from dispenser_core.schedules import seed_schedules
 from dispenser_core.settings import Settings
 from dispenser_core.storage.db import connect, create_schema, make_engine
+from dispenser_core.storage.schema import work_units
 from dispenser_core.validation import validate_period
 
 log = logging.getLogger(__name__)
@@ -132,6 +136,43 @@ def run_until_approval(
     recap(engine, period)
     find_candidates(engine, period, settings.appreciation_top_per_unit)
     return save_drafts(engine, period, actor=actor)
+
+
+def _today_local(settings: Settings) -> dt.date:
+    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def check_request(
+    engine: Engine, settings: Settings, form: dict, today: dt.date | None = None
+) -> AnalysisRequest:
+    """The "Analisis Disiplin" form, checked against the rules and the known units."""
+    with connect(engine) as conn:
+        units = dict(conn.execute(select(work_units.c.opd_code, work_units.c.name)).all())
+    return read_request(form, today=today or _today_local(settings), units=units)
+
+
+def analyse(
+    engine: Engine, settings: Settings, form: dict, *, actor: str, today: dt.date | None = None
+) -> int:
+    """Save the draft an operator asked for: recap and candidates of the period brought up to
+    date first. A request that matches nobody is refused and writes no draft."""
+    request = check_request(engine, settings, form, today)
+    ensure_recap(engine, request.period)
+    find_candidates(engine, request.period, settings.appreciation_top_per_unit)
+    with connect(engine) as conn:
+        draft_id = draft_rules.save_draft(
+            conn,
+            request.period,
+            request.filters,
+            mode=request.mode,
+            title=request.title,
+            note=request.note,
+            actor=actor,
+        )
+    if draft_id is None:
+        raise nothing_matches(request)
+    log.info("Analysis %s by %s: draft %s", request.period, actor, draft_id)
+    return draft_id
 
 
 def notification_client(settings: Settings) -> NotificationClient:

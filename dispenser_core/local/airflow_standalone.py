@@ -25,6 +25,9 @@ from cryptography.fernet import Fernet
 from dispenser_core.settings import PROJECT_ROOT
 
 USERS = {"admin": "admin", "operator": "op", "approver": "user", "viewer": "viewer"}
+# The pool the sending tasks use (plugins/dispenser_airflow/review.py names it too).
+NOTIFICATION_POOL = "dispenser_notifications"
+NOTIFICATION_POOL_SLOTS = 2
 
 
 def free_port() -> int:
@@ -157,8 +160,24 @@ class LocalAirflow:
         return response.json()["access_token"]
 
     def api(self, method: str, path: str, user: str = "admin", **kwargs) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token(user)}"}
+        headers = {"Authorization": f"Bearer {self.token(user)}", **kwargs.pop("headers", {})}
         return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def ensure_pool(self, name: str, slots: int, description: str = "") -> None:
+        """Create the pool (or set its slots) that tasks name."""
+        body = {"name": name, "slots": slots, "description": description}
+        response = self.api("PATCH", f"/api/v2/pools/{name}", json=body)
+        if response.status_code == 404:
+            response = self.api("POST", "/api/v2/pools", json=body)
+        response.raise_for_status()
+
+    def prepare_dispenser(self) -> None:
+        """What every Dispenser deployment has: the notification pool."""
+        self.ensure_pool(
+            NOTIFICATION_POOL,
+            NOTIFICATION_POOL_SLOTS,
+            "Sending tasks at once; each sends DISPENSER_NOTIFY_CONCURRENCY notices.",
+        )
 
     def unpause(self, dag_id: str) -> None:
         response = self.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})

@@ -128,6 +128,7 @@ def run_demo(
         print(f"3/5 Airflow on {airflow.url} (log: {airflow.home / 'standalone.log'})", flush=True)
         airflow.start()
         airflow.wait_until_ready(timeout=300, dag_id=DAG_ID)
+        airflow.prepare_dispenser()
         airflow.unpause(DAG_ID)
 
         run_id = _waiting_run(airflow, period)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, select, update
@@ -24,12 +24,16 @@ from dispenser_core.notices.client import NotificationClient, OutgoingNotice
 from dispenser_core.notices.render import TEMPLATE_VERSION, Person, notice_title, render_notice
 from dispenser_core.periods import Period
 from dispenser_core.storage.db import connect
-from dispenser_core.storage.schema import employees, notices, work_units
+from dispenser_core.storage.schema import notices, work_units
 from dispenser_core.storage.upsert import insert_new
+from dispenser_core.supervisors import people_on, supervisor_of
 
 log = logging.getLogger(__name__)
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
+# Outcomes are written in batches: one transaction per notice would make the database, not the
+# gateway, the limit.
+RECORD_EVERY = 50
 CATEGORY = {VIOLATION: "peringatan_disiplin", "appreciation": "apresiasi"}
 
 
@@ -42,17 +46,6 @@ def idempotency_key(draft: Draft, nip: str, role: str) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:40]
 
 
-def supervisor_of(person: dict, people: dict[str, dict], unit_heads: dict[str, str]) -> str | None:
-    """The direct supervisor; the unit head when there is none or it is the person themself."""
-    supervisor = person["supervisor_nip"]
-    if supervisor and supervisor != person["nip"] and supervisor in people:
-        return supervisor
-    head = unit_heads.get(person["opd_code"])
-    if head and head != person["nip"]:
-        return head
-    return None
-
-
 def build_outbox(conn: Connection, draft_id: int) -> int:
     """Turn an approved draft into notice rows (employee and supervisor); returns how many rows
     the outbox holds for it. Running it again adds nothing."""
@@ -60,10 +53,10 @@ def build_outbox(conn: Connection, draft_id: int) -> int:
     if draft.status not in (APPROVED, "sending", "partly_failed"):
         raise DraftError(f"Draft {draft_id} is {draft.status}; only an approved draft is sent.")
 
-    people = {r["nip"]: dict(r) for r in conn.execute(select(employees)).mappings()}
+    period = Period.parse(draft.period)
+    people = people_on(conn, period.end)
     units = {r.opd_code: r for r in conn.execute(select(work_units))}
     heads = {code: unit.head_nip for code, unit in units.items()}
-    period = Period.parse(draft.period)
     title = notice_title(draft.kind, period)
     excluded = set(draft.excluded_nips or [])
 
@@ -143,41 +136,62 @@ def _outgoing(row, category: str) -> OutgoingNotice:
     )
 
 
-def _deliver(engine: Engine, client: NotificationClient, row, category: str) -> str:
-    """Send one notice and record the outcome in its own transaction."""
+@dataclass(frozen=True)
+class _Outcome:
+    row: object
+    values: dict
+    action: str
+    details: dict
+
+
+def _attempt(client: NotificationClient, row, category: str) -> _Outcome:
+    """Send one notice (with the client's retries); what happened, to be recorded."""
     values: dict = {"attempts": row.attempts + 1}
     try:
         gateway_id = client.send(_outgoing(row, category))
-        values |= {
-            "status": SENT,
-            "gateway_id": gateway_id,
-            "sent_at": _utcnow(),
-            "last_error": None,
-        }
-        action, details = "notice_sent", {"gateway_id": gateway_id}
     except GatewayUnavailable as err:
-        values |= {"last_error": str(err)[:500]}
-        action, details = "notice_delivery_postponed", {"reason": "gateway_unavailable"}
+        values["last_error"] = str(err)[:500]
+        return _Outcome(row, values, "notice_delivery_postponed", {"reason": "gateway_unavailable"})
     except NotificationError as err:
         values |= {"status": FAILED, "last_error": str(err)[:500]}
-        action, details = "notice_failed", {"reason": str(err)[:200]}
+        return _Outcome(row, values, "notice_failed", {"reason": str(err)[:200]})
+    values |= {"status": SENT, "gateway_id": gateway_id, "sent_at": _utcnow(), "last_error": None}
+    return _Outcome(row, values, "notice_sent", {"gateway_id": gateway_id})
 
+
+def _record(engine: Engine, outcomes: list[_Outcome]) -> None:
+    """Write a batch of outcomes and their audit rows in one transaction.
+
+    A notice delivered but not yet recorded when a worker dies is sent again on resume with the
+    same idempotency key, and the gateway answers with the notice it already has.
+    """
+    if not outcomes:
+        return
     with connect(engine) as conn:
-        conn.execute(update(notices).where(notices.c.notice_id == row.notice_id).values(**values))
-        audit.record(
+        for outcome in outcomes:
+            conn.execute(
+                update(notices)
+                .where(notices.c.notice_id == outcome.row.notice_id)
+                .values(**outcome.values)
+            )
+        audit.record_many(
             conn,
-            actor=audit.SYSTEM_ACTOR,
-            action=action,
-            entity="notice",
-            entity_id=row.notice_id,
-            details={
-                **details,
-                "draft_id": row.draft_id,
-                "nip": row.nip,
-                "role": row.recipient_role,
-            },
+            [
+                {
+                    "actor": audit.SYSTEM_ACTOR,
+                    "action": o.action,
+                    "entity": "notice",
+                    "entity_id": o.row.notice_id,
+                    "details": {
+                        **o.details,
+                        "draft_id": o.row.draft_id,
+                        "nip": o.row.nip,
+                        "role": o.row.recipient_role,
+                    },
+                }
+                for o in outcomes
+            ],
         )
-    return values.get("status", QUEUED)
 
 
 def send_outbox(
@@ -201,8 +215,18 @@ def send_outbox(
     log.info(
         "Draft %s: sending %d queued notices, %d at a time", draft_id, len(queued), concurrency
     )
+    delivered = 0
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        outcomes = list(pool.map(lambda row: _deliver(engine, client, row, CATEGORY[kind]), queued))
+        pending = [pool.submit(_attempt, client, row, CATEGORY[kind]) for row in queued]
+        batch: list[_Outcome] = []
+        for done in as_completed(pending):
+            batch.append(done.result())
+            if len(batch) >= RECORD_EVERY:
+                _record(engine, batch)
+                delivered += sum(o.values.get("status") == SENT for o in batch)
+                batch = []
+        _record(engine, batch)
+        delivered += sum(o.values.get("status") == SENT for o in batch)
 
     with connect(engine) as conn:
         counts = _status_counts(conn, draft_id)
@@ -229,7 +253,7 @@ def send_outbox(
         report.sent,
         report.failed,
         report.still_queued,
-        outcomes.count(SENT),
+        delivered,
     )
     if still_queued:
         raise GatewayUnavailable(

@@ -12,7 +12,7 @@ from dispenser_core.periods import MONTHS_ID, Period
 from dispenser_core.rules import rule_set_for
 
 # Bump when a template's wording changes: every notice records the version it was built from.
-TEMPLATE_VERSION = "2025.1"
+TEMPLATE_VERSION = "2025.2"
 
 _environment = Environment(
     loader=PackageLoader("dispenser_core.notices", "templates"),
@@ -75,5 +75,8 @@ def render_notice(
             ),
             "tk_dates": [tanggal(d) for d in item["details"].get("tk_dates_ytd", [])],
         }
-    template = _environment.get_template(f"{kind}_{role}.txt.j2")
+    # A violation notice has one template per band (what follows differs by level); each
+    # extends the shared wording in violation_<role>.txt.j2.
+    name = f"{kind}_{item['band_code']}_{role}" if kind == VIOLATION else f"{kind}_{role}"
+    template = _environment.get_template(f"{name}.txt.j2")
     return template.render(**context).strip() + "\n"

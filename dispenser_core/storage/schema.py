@@ -28,7 +28,7 @@ metadata = MetaData()
 
 # Raise when a table or column changes; a database made by another version is refused with
 # a message instead of failing later (see storage/db.py).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -65,6 +65,17 @@ employees = Table(
     Column("schedule_code", String(40)),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
+)
+
+supervisor_history = Table(
+    "supervisor_history",
+    metadata,
+    # Who was each employee's direct supervisor, and from when: a notice goes to the
+    # supervisor of the violation period, not to whoever supervises the employee today.
+    Column("nip", Nip, primary_key=True),
+    Column("effective_from", Date, primary_key=True),
+    Column("effective_to", Date),
+    Column("supervisor_nip", Nip),
 )
 
 work_schedules = Table(

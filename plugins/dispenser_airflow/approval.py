@@ -21,6 +21,8 @@ APPROVE_EXCEPT = "Setujui kecuali NIP terpilih"
 REJECT = "Tolak"
 EXCLUDED_PARAM = "nip_dikecualikan"
 NOTE_PARAM = "catatan"
+# A run's own answer time, in hours, when its DAG offers it as a param.
+TIMEOUT_PARAM = "batas_waktu_persetujuan_jam"
 
 
 def _answer_params(nips: list[str] | None = None) -> dict[str, Param]:
@@ -69,8 +71,13 @@ class DraftApprovalOperator(HITLOperator):
         with connect(engine) as conn:
             draft = request_approval(conn, int(self.draft_id), actor=f"airflow:{context['run_id']}")
             self.subject = approval_subject(draft)
+            if context["ti"].try_number > 1:
+                self.subject = f"[Diminta ulang] {self.subject}"
             self.body = approval_body(conn, draft)
         self.params = ParamsDict(_answer_params([item["nip"] for item in draft.items]))
+        hours = (context.get("params") or {}).get(TIMEOUT_PARAM)
+        if hours:
+            self.response_timeout = timedelta(hours=float(hours))
         self.log.info(
             "Draft %s awaits approval: %d employees, content hash %s",
             draft.draft_id,

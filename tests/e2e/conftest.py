@@ -3,8 +3,9 @@ the whole test session, with the sample city in the inbox."""
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from dispenser_core.local.notification_service import start_in_thread
 from dispenser_core.sample_city import write_sample_city
 
 DAG_ID = "dispenser_monthly_discipline"
-SETTLE_SECONDS = 5
+ANALYSIS_DAG_ID = "dispenser_analisis_disiplin"
+SETTLE_SECONDS = 8
 
 
 @dataclass
@@ -23,31 +25,59 @@ class Stack:
     gateway: object
     database_url: str
     sample_city: Path
+    answers: dict = field(default_factory=dict)
 
     def trigger(self, period: str) -> str:
+        return self.trigger_dag(DAG_ID, {"period": period})
+
+    def trigger_dag(self, dag_id: str, conf: dict) -> str:
         response = self.airflow.api(
-            "POST",
-            f"/api/v2/dags/{DAG_ID}/dagRuns",
-            json={"logical_date": None, "conf": {"period": period}},
+            "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf}
         )
         assert response.status_code == 200, response.text
         return response.json()["dag_run_id"]
 
-    def task_states(self, run_id: str) -> dict[tuple[str, int], str]:
-        tasks = self.airflow.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances")
-        return {(t["task_id"], t["map_index"]): t["state"] for t in tasks.json()["task_instances"]}
+    def task_instances(self, run_id: str, dag_id: str = DAG_ID) -> list[dict]:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"
+        return self.airflow.api("GET", path).json()["task_instances"]
 
-    def run_state(self, run_id: str) -> str:
-        return self.airflow.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}").json()["state"]
+    def task_states(self, run_id: str, dag_id: str = DAG_ID) -> dict[tuple[str, int], str]:
+        return {
+            (t["task_id"], t["map_index"]): t["state"] for t in self.task_instances(run_id, dag_id)
+        }
 
-    def wait_for_approvals(self, run_id: str, expected: int, timeout: float = 300) -> list[dict]:
+    def run_state(self, run_id: str, dag_id: str = DAG_ID) -> str:
+        return self.airflow.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
+
+    def task_log(
+        self,
+        run_id: str,
+        task_id: str,
+        dag_id: str = DAG_ID,
+        try_number: int = 1,
+        map_index: int = -1,
+    ) -> str:
+        path = (
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/"
+            f"{try_number}?map_index={map_index}"
+        )
+        content = self.airflow.api("GET", path).json().get("content", [])
+        # Each line is a record; an exception's message sits in its error details.
+        return "\n".join(
+            json.dumps(line, ensure_ascii=False) if isinstance(line, dict) else str(line)
+            for line in content
+        )
+
+    def wait_for_approvals(
+        self, run_id: str, expected: int, timeout: float = 300, dag_id: str = DAG_ID
+    ) -> list[dict]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            states = self.task_states(run_id)
+            states = self.task_states(run_id, dag_id)
             broken = {k: s for k, s in states.items() if s in ("failed", "upstream_failed")}
             assert not broken, f"run {run_id} failed: {broken}"
             details = self.airflow.api(
-                "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/hitlDetails"
+                "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails"
             ).json()["hitl_details"]
             waiting = [d for d in details if d["task_instance"]["state"] == "awaiting_input"]
             if len(waiting) >= expected:
@@ -57,25 +87,41 @@ class Stack:
                 return waiting
             time.sleep(2)
         raise AssertionError(
-            f"run {run_id} did not reach {expected} approvals: {self.task_states(run_id)}"
+            f"run {run_id} did not reach {expected} approvals: {self.task_states(run_id, dag_id)}"
         )
 
-    def wait_for_end(self, run_id: str, timeout: float = 120) -> str:
+    def wait_for_end(self, run_id: str, timeout: float = 120, dag_id: str = DAG_ID) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.run_state(run_id)
+            state = self.run_state(run_id, dag_id)
             if state in ("success", "failed"):
                 return state
+            self._answer_again(run_id, dag_id)
             time.sleep(2)
-        raise AssertionError(f"run {run_id} did not end: {self.task_states(run_id)}")
+        raise AssertionError(f"run {run_id} did not end: {self.task_states(run_id, dag_id)}")
+
+    def _answer_again(self, run_id: str, dag_id: str) -> None:
+        """Airflow 3.3.2 may lose an answer given while it settles a paused task; the approval
+        step then asks again, and the approver answers again, as a person would."""
+        details = self.airflow.api(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails"
+        ).json()["hitl_details"]
+        for detail in details:
+            ti = detail["task_instance"]
+            given = self.answers.get((dag_id, run_id, ti["task_id"], ti["map_index"]))
+            if ti["state"] == "awaiting_input" and given and ti["try_number"] > given["try"]:
+                time.sleep(SETTLE_SECONDS)
+                self.answer(
+                    detail, given["option"], given["user"], given["excluded"], given["note"]
+                )
 
     def answer(self, detail: dict, option: str, user: str = "approver", excluded=(), note=""):
         ti = detail["task_instance"]
         path = (
-            f"/api/v2/dags/{DAG_ID}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}"
-            f"/{ti['map_index']}/hitlDetails"
+            f"/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/"
+            f"{ti['task_id']}/{ti['map_index']}/hitlDetails"
         )
-        return self.airflow.api(
+        response = self.airflow.api(
             "PATCH",
             path,
             user=user,
@@ -84,6 +130,15 @@ class Stack:
                 "params_input": {"nip_dikecualikan": list(excluded), "catatan": note},
             },
         )
+        if response.ok:
+            self.answers[(ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"])] = {
+                "try": ti["try_number"],
+                "option": option,
+                "user": user,
+                "excluded": list(excluded),
+                "note": note,
+            }
+        return response
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +162,9 @@ def stack(tmp_path_factory):
     airflow.start()
     try:
         airflow.wait_until_ready(timeout=240, dag_id=DAG_ID)
+        airflow.prepare_dispenser()
         airflow.unpause(DAG_ID)
+        airflow.unpause(ANALYSIS_DAG_ID)
         yield Stack(airflow, gateway, database_url, sample_city)
     finally:
         airflow.stop()
