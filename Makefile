@@ -24,6 +24,7 @@ demo-reset:
 
 test: install
 	scripts/ensure-postgres.sh
+	scripts/ensure-browser.sh
 	$(BIN)/pytest
 
 lint: install

@@ -70,7 +70,7 @@ def _preview(draft: Draft, period: Period, people: dict, units: dict) -> list[st
         lines += [
             f"**{label}:**",
             "",
-            *[f"> {line}" if line else ">" for line in body.splitlines()],
+            *[f"> {line}  " if line else ">" for line in body.splitlines()],
             "",
         ]
     return lines

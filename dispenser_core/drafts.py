@@ -389,7 +389,7 @@ def record_decision(
         details={
             "content_hash": requested_hash,
             "excluded": excluded,
-            "note_given": bool(note),
+            "note": note[:500],
             "employees": len(draft.items) - len(excluded),
         },
     )

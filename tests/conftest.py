@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,13 +36,13 @@ def hermetic_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DISPENSER_DATA_DIR", str(tmp_path / "data"))
 
 
-@pytest.fixture(scope="session")
-def postgres_database():
-    """A database of its own on the test PostgreSQL server, dropped at the end."""
+@contextmanager
+def fresh_postgres_database(prefix: str):
+    """A database of its own on the test PostgreSQL server (its URL), dropped afterwards."""
     if os.environ.get("DISPENSER_SKIP_POSTGRES") == "1":
         pytest.skip("DISPENSER_SKIP_POSTGRES=1")
     server = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg2")
-    name = f"dispenser_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -51,10 +52,18 @@ def postgres_database():
             f"No PostgreSQL at {POSTGRES_URL} ({err}). Start one, set "
             "DISPENSER_TEST_POSTGRES_URL, or DISPENSER_SKIP_POSTGRES=1 to skip."
         )
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    with fresh_postgres_database("dispenser_test") as url:
+        yield url
 
 
 def _empty_postgres(url: str) -> str:

@@ -26,14 +26,20 @@ TIMEOUT_PARAM = "batas_waktu_persetujuan_jam"
 
 
 def _answer_params(nips: list[str] | None = None) -> dict[str, Param]:
+    # Both may stay empty: a type that admits null is what makes the form's field optional.
     excluded = Param(
-        [],
-        type="array",
+        None,
+        type=["null", "array"],
         title="NIP yang dikecualikan",
         description="Hanya untuk 'Setujui kecuali NIP terpilih': pegawai yang tidak dikirimi.",
         **({"examples": nips, "items": {"type": "string", "enum": nips}} if nips else {}),
     )
-    note = Param("", type="string", title="Catatan", description="Catatan persetujuan (opsional).")
+    note = Param(
+        None,
+        type=["null", "string"],
+        title="Catatan",
+        description="Catatan persetujuan (opsional).",
+    )
     return {EXCLUDED_PARAM: excluded, NOTE_PARAM: note}
 
 

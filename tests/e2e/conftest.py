@@ -13,6 +13,7 @@ import pytest
 from dispenser_core.local.airflow_standalone import LocalAirflow, free_port
 from dispenser_core.local.notification_service import start_in_thread
 from dispenser_core.sample_city import write_sample_city
+from tests.conftest import fresh_postgres_database
 
 DAG_ID = "dispenser_monthly_discipline"
 ANALYSIS_DAG_ID = "dispenser_analisis_disiplin"
@@ -143,6 +144,13 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
+    # Airflow's own metadata lives in PostgreSQL: on SQLite, its API server and scheduler
+    # contend for the one writer and answers fail with "database is locked" under load.
+    with fresh_postgres_database("airflow_e2e") as metadata_url:
+        yield from _stack(tmp_path_factory, metadata_url)
+
+
+def _stack(tmp_path_factory, metadata_url: str):
     root = tmp_path_factory.mktemp("e2e")
     sample_city = root / "sample-city"
     write_sample_city(sample_city)
@@ -157,7 +165,9 @@ def stack(tmp_path_factory):
             "DISPENSER_INBOX_DIR": str(sample_city),
             "DISPENSER_NOTIFY_URL": f"http://127.0.0.1:{gateway.server_address[1]}",
             "DISPENSER_APPROVAL_TIMEOUT_HOURS": "1",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
         },
+        inherit_dispenser_env=False,
     )
     airflow.start()
     try:
