@@ -9,6 +9,7 @@ from importlib import resources
 import pendulum
 from airflow.sdk import DAG, Param, get_current_context, task
 
+from dispenser_airflow.intake import extract_sources, validate_batch
 from dispenser_airflow.review import review_and_send
 from dispenser_core.settings import load_settings
 
@@ -107,14 +108,7 @@ with DAG(
     },
 ) as dag:
 
-    @task
-    def extract_sources() -> list[dict]:
-        from dispenser_core import pipeline
-
-        engine = pipeline.prepare(SETTINGS)
-        return [vars(summary) for summary in pipeline.extract(engine, SETTINGS.inbox_dir)]
-
-    @task(retries=0)
+    @task(retries=0, trigger_rule="none_failed")
     def check_request(params: dict) -> dict:
         from dispenser_core import pipeline
 
@@ -129,8 +123,9 @@ with DAG(
         engine = pipeline.prepare(SETTINGS)
         return [pipeline.analyse(engine, SETTINGS, params, actor=f"airflow:{run_id}")]
 
-    loaded = extract_sources()
+    new_batches = extract_sources()
+    batches_checked = validate_batch.expand(batch_id=new_batches)
     checked = check_request()
     drafts = save_draft()
-    loaded >> checked >> drafts
+    batches_checked >> checked >> drafts
     review_and_send.expand(draft_id=drafts)

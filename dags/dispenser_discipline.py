@@ -7,6 +7,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param, get_current_context, task
 
+from dispenser_airflow.intake import extract_sources, validate_batch
 from dispenser_airflow.review import review_and_send
 from dispenser_core.settings import load_settings
 
@@ -23,12 +24,13 @@ DOC = """
 Runs {when}, or by hand for any {unit} (param `period`, `{example}`).
 
 1. `extract_sources` loads the files waiting in the inbox (`DISPENSER_INBOX_DIR`); a file loaded
-   before is recognised and skipped.
-2. `validate_batch` checks the roster and the period's punches with the great_expectations
-   suites in `expectations/`; a failure stops the run and names the batch, the expectation and
-   examples.
+   before is recognised and skipped; rows that cannot be used are kept aside with their reason.
+2. `validate_batch` (one per new batch) and `validate_inputs` (the roster and punches of the
+   period) run the great_expectations suites in `expectations/`; a failure stops the run and
+   names the batch, the expectation and example rows. Each writes Data Docs; the task log gives
+   their path.
 3. `build_recap` computes daily status from January 1st (rewriting only the employee-months that
-   changed) and the period's recap.
+   changed) and the period's recap, and checks that its counts add up.
 4. `find_candidates` applies the PP 94/2021 bands (and escalation) and picks appreciations.
 5. `save_drafts` saves a violation draft and an appreciation draft (overwriting pending ones).
 6. Per draft, `review_and_send.request_approval` waits in **Required actions** for an approver;
@@ -84,26 +86,27 @@ def discipline_dag(dag_id: str, *, yearly: bool) -> DAG:
         def resolve_period(params: dict) -> str:
             return _period_of_run(params.get("period") or "", yearly)
 
-        @task
-        def extract_sources() -> list[dict]:
-            from dispenser_core import pipeline
-
-            engine = pipeline.prepare(SETTINGS)
-            return [vars(summary) for summary in pipeline.extract(engine, SETTINGS.inbox_dir)]
-
-        @task(retries=0)
-        def validate_batch(period: str) -> dict:
+        # Runs even when no new batch arrived (then nothing was mapped and skipped).
+        @task(retries=0, trigger_rule="none_failed")
+        def validate_inputs(period: str) -> dict:
             from dispenser_core import pipeline
             from dispenser_core.periods import Period
 
-            return pipeline.validate(pipeline.prepare(SETTINGS), Period.parse(period)).as_dict()
+            run_id = get_current_context()["run_id"]
+            return pipeline.validate(
+                pipeline.prepare(SETTINGS), SETTINGS, Period.parse(period), run_id
+            ).as_dict()
 
         @task
         def build_recap(period: str) -> dict:
             from dispenser_core import pipeline
             from dispenser_core.periods import Period
 
-            return pipeline.recap(pipeline.prepare(SETTINGS), Period.parse(period)).as_dict()
+            engine = pipeline.prepare(SETTINGS)
+            built = pipeline.recap(engine, Period.parse(period)).as_dict()
+            run_id = get_current_context()["run_id"]
+            checked = pipeline.validate_results(engine, SETTINGS, Period.parse(period), run_id)
+            return built | {"docs": checked.counts["docs"]}
 
         @task
         def find_candidates(period: str) -> dict:
@@ -126,13 +129,14 @@ def discipline_dag(dag_id: str, *, yearly: bool) -> DAG:
             )
 
         period = resolve_period()
-        loaded = extract_sources()
-        validated = validate_batch(period)
+        new_batches = extract_sources()
+        checked = validate_batch.expand(batch_id=new_batches)
+        validated = validate_inputs(period)
         recap = build_recap(period)
         candidates = find_candidates(period)
         drafts = save_drafts(period)
 
-        loaded >> validated >> recap >> candidates >> drafts
+        checked >> validated >> recap >> candidates >> drafts
         review_and_send.expand(draft_id=drafts)
     return dag
 

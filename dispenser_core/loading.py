@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from dispenser_core.calendar import apply_overrides, read_overrides
 from dispenser_core.exceptions import InputFileError
+from dispenser_core.punch_store import DEFAULT_PUNCH_SOURCE, store_punches
 from dispenser_core.schedules import read_schedule_file, seed_schedules
 from dispenser_core.sources.attlog import read_attlog
 from dispenser_core.sources.records import ReadResult, Rejection
@@ -32,11 +33,9 @@ from dispenser_core.storage.schema import (
     absences,
     employees,
     import_batches,
-    punches,
     rejected_records,
     schedule_assignments,
     shifts,
-    source_units,
     supervisor_history,
     work_units,
 )
@@ -170,17 +169,20 @@ def _load(conn: Connection, source_kind: str, path: Path, read, store) -> LoadSu
     rejected = result.rejected + rejected
     _keep_rejections(conn, batch_id, rejected)
 
-    duplicates = result.lines_read - loaded - len(rejected)
+    # A duplicate is kept aside like a rejection, with what it repeats, but counted apart.
+    duplicates = sum(r.reason == "duplicate" for r in rejected)
+    rejected_count = len(rejected) - duplicates
+    duplicates = result.lines_read - loaded - rejected_count
     _close_batch(
         conn,
         batch_id,
         rows_loaded=loaded,
         rows_duplicate=duplicates,
-        rows_rejected=len(rejected),
+        rows_rejected=rejected_count,
         **extra,
     )
     summary = LoadSummary(
-        source_kind, path.name, batch_id, result.lines_read, loaded, duplicates, len(rejected)
+        source_kind, path.name, batch_id, result.lines_read, loaded, duplicates, rejected_count
     )
     log.info("Loaded %s", summary.describe())
     return summary
@@ -316,108 +318,6 @@ def _store_absences(conn: Connection, batch_id: int, result: ReadResult):
     return _rows_of_batch(conn, absences, batch_id), rejected, {}
 
 
-DEFAULT_PUNCH_SOURCE = "attlog"
-
-
-def _store_punches(
-    conn: Connection,
-    batch_id: int,
-    result: ReadResult,
-    *,
-    source: str = DEFAULT_PUNCH_SOURCE,
-    synced_until: dt.datetime | None = None,
-):
-    roster = conn.execute(
-        select(
-            employees.c.pin,
-            employees.c.nip,
-            work_units.c.timezone,
-            employees.c.start_date,
-            employees.c.end_date,
-        )
-        .join(work_units, work_units.c.opd_code == employees.c.opd_code)
-        .where(employees.c.pin.is_not(None))
-    ).all()
-    by_pin = {pin: (nip, ZoneInfo(tz), joined, left) for pin, nip, tz, joined, left in roster}
-
-    now = _utcnow()
-    good, rejected, future = [], [], set()
-    for punch in result.rows:
-        match = by_pin.get(punch.pin)
-        if match is None:
-            rejected.append(
-                Rejection(
-                    punch.line_number,
-                    punch.raw,
-                    "unknown_pin",
-                    f"PIN {punch.pin} is not in the roster",
-                )
-            )
-            continue
-        nip, zone, joined, left = match
-        day = punch.local_time.date()
-        if day < joined or (left is not None and day > left):
-            reason = "before_start_date" if day < joined else "after_end_date"
-            rejected.append(
-                Rejection(
-                    punch.line_number,
-                    punch.raw,
-                    reason,
-                    f"NIP {nip} works from {joined} to {left or 'now'}",
-                )
-            )
-            continue
-        utc = punch.local_time.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None)
-        if utc > now:
-            future.add(punch.line_number)
-            rejected.append(
-                Rejection(
-                    punch.line_number,
-                    punch.raw,
-                    "future_date",
-                    f"time {punch.local_time} is after now in {zone.key}",
-                )
-            )
-            continue
-        good.append(
-            {
-                "nip": nip,
-                "punched_at": utc,
-                "verify_mode": punch.verify_mode,
-                "state_code": punch.state_code,
-                "batch_id": batch_id,
-                "ingested_at": now,
-            }
-        )
-
-    insert_new(conn, punches, good, ["nip", "punched_at"])
-    loaded = _rows_of_batch(conn, punches, batch_id)
-    _record_source_units(conn, source, {row["nip"] for row in good})
-    local_days = [p.local_time.date() for p in result.rows if p.line_number not in future]
-    cover = {"source": source}
-    if local_days:
-        # A file export is taken after its last day ends, unless the operator says otherwise.
-        end_of_last_day = dt.datetime.combine(max(local_days) + dt.timedelta(days=1), dt.time())
-        cover |= {
-            "covers_from": min(local_days),
-            "covers_to": max(local_days),
-            "synced_until": synced_until or end_of_last_day,
-        }
-    return loaded, rejected, cover
-
-
-def _record_source_units(conn: Connection, source: str, nips: set[str]) -> None:
-    if not nips:
-        return
-    units = set(conn.scalars(select(employees.c.opd_code).where(employees.c.nip.in_(sorted(nips)))))
-    insert_new(
-        conn,
-        source_units,
-        [{"source": source, "opd_code": u} for u in sorted(units)],
-        ["source", "opd_code"],
-    )
-
-
 def _read_calendar(path: Path) -> ReadResult:
     rows = read_overrides(path)
     return ReadResult(rows=rows, lines_read=len(rows))
@@ -470,7 +370,7 @@ _READERS = {
     "units": (read_units, _store_units),
     "roster": (read_roster, _store_roster),
     "absences": (read_absences, _store_absences),
-    "attlog": (read_attlog, _store_punches),
+    "attlog": (read_attlog, store_punches),
     "calendar": (_read_calendar, _store_calendar),
     "schedules": (_read_schedules, _store_schedules),
     "shifts": (read_shifts, _store_shifts),

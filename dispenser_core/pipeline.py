@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,7 +30,8 @@ from dispenser_core.schedules import seed_schedules
 from dispenser_core.settings import Settings
 from dispenser_core.storage.db import connect, create_schema, make_engine
 from dispenser_core.storage.schema import work_units
-from dispenser_core.validation import validate_period
+from dispenser_core.validation import batch_checks, period_checks, result_checks
+from dispenser_core.validation import validate as check_data
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +72,42 @@ def extract(engine: Engine, inbox: Path) -> list[LoadSummary]:
         return load_inbox(conn, inbox)
 
 
-def validate(engine: Engine, period: Period) -> StepResult:
-    with connect(engine) as conn:
-        reports = validate_period(conn, period)
-    for report in reports:
-        report.raise_for_failures()
-    return StepResult("validate", str(period), {r.suite: r.rows for r in reports})
+def _site(settings: Settings, label: str) -> Path:
+    """Where one run's Data Docs go: a folder per run, under the data folder."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_")
+    return settings.data_dir / "validation" / safe
+
+
+def _validated(step: str, period: str, reports, site: Path) -> StepResult:
+    log.info("Data Docs of %s: %s", step, (site / "index.html").as_uri())
+    return StepResult(step, period, {r.batch: r.rows for r in reports} | {"docs": str(site)})
+
+
+def validate(engine: Engine, settings: Settings, period: Period, label: str = "cli") -> StepResult:
+    """Check the roster active in ``period`` and its punches (great_expectations)."""
+    site = _site(settings, f"{label}-inputs-{period}")
+    return _validated(
+        "validate", str(period), check_data(engine, period_checks(period), site), site
+    )
+
+
+def validate_batches(
+    engine: Engine, settings: Settings, batch_ids: list[int], label: str = "cli"
+) -> StepResult:
+    """Check each newly loaded batch; a batch that fails stops the run, named."""
+    checks = [check for batch_id in batch_ids for check in batch_checks(engine, batch_id)]
+    site = _site(settings, f"{label}-batches")
+    return _validated("validate_batches", "", check_data(engine, checks, site), site)
+
+
+def validate_results(
+    engine: Engine, settings: Settings, period: Period, label: str = "cli"
+) -> StepResult:
+    """Check that the period's daily status and recap add up."""
+    site = _site(settings, f"{label}-results-{period}")
+    return _validated(
+        "validate_results", str(period), check_data(engine, result_checks(period), site), site
+    )
 
 
 def recap(engine: Engine, period: Period) -> StepResult:
@@ -131,9 +163,11 @@ def run_until_approval(
     engine: Engine, settings: Settings, period: Period, actor: str = "system"
 ) -> list[int]:
     """Everything before a person must decide: load, validate, recap, candidates, drafts."""
-    extract(engine, settings.inbox_dir)
-    validate(engine, period)
+    loaded = extract(engine, settings.inbox_dir)
+    validate_batches(engine, settings, [s.batch_id for s in loaded if not s.already_loaded])
+    validate(engine, settings, period)
     recap(engine, period)
+    validate_results(engine, settings, period)
     find_candidates(engine, period, settings.appreciation_top_per_unit)
     return save_drafts(engine, period, actor=actor)
 

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, case, delete, func, literal, or_, select
 
 from dispenser_core import calendar
+from dispenser_core.completeness import problem_days
 from dispenser_core.daily_status import (
     ABSENCE_KINDS,
     DATA_PROBLEM,
@@ -137,13 +138,15 @@ def local_punches(
     conn: Connection, staff: pd.DataFrame, start: dt.date, end: dt.date
 ) -> pd.DataFrame:
     """Punches of ``staff`` (nip, timezone) around ``start`` .. ``end`` in each unit's local time:
-    columns nip (categorical over the staff's NIPs) and local_time."""
+    columns nip (categorical over the staff's NIPs), local_time and source."""
     # Two days of margin each side: a UTC time belongs to the local date it happened on, and
     # windows reach into the neighbouring days.
     low = dt.datetime.combine(start - dt.timedelta(days=2), dt.time())
     high = dt.datetime.combine(end + dt.timedelta(days=2), dt.time())
-    query = select(punches.c.nip, punches.c.punched_at).where(
-        punches.c.punched_at.between(low, high)
+    query = (
+        select(punches.c.nip, punches.c.punched_at, import_batches.c.source)
+        .join(import_batches, import_batches.c.batch_id == punches.c.batch_id)
+        .where(punches.c.punched_at.between(low, high))
     )
     if len(staff) <= IN_CHUNKS:
         query = query.where(punches.c.nip.in_(list(staff["nip"])))
@@ -158,7 +161,7 @@ def local_punches(
             .dt.tz_localize(None)
         )
     nips = pd.Categorical(raw["nip"], categories=pd.Index(staff["nip"]).unique())
-    return pd.DataFrame({"nip": nips, "local_time": local})
+    return pd.DataFrame({"nip": nips, "local_time": local, "source": pd.Categorical(raw["source"])})
 
 
 def _absences(conn: Connection, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -202,20 +205,37 @@ def unit_coverage(conn: Connection) -> pd.DataFrame:
     )
 
 
+def _source_units(conn: Connection) -> pd.DataFrame:
+    return read_frame(conn, select(source_units.c.source, source_units.c.opd_code))
+
+
 def day_inputs(conn: Connection, start: dt.date, end: dt.date) -> DayInputs:
     """Everything the daily-status engine needs for ``start`` .. ``end``, from the database."""
     seed_schedules(conn)
     staff = staff_of(conn, None, start, end)
     days_off = calendar.unit_days_off(conn, start, end, sorted(staff["opd_code"].unique()))
+    days_off = days_off.assign(day=pd.to_datetime(days_off["day"]))
+    punches_local = local_punches(conn, staff, start, end)
+    coverage = unit_coverage(conn)
+    watermarks = dict(zip(coverage["opd_code"], coverage["judged_until"], strict=True))
     return DayInputs(
         employees=staff,
         schedule_days=schedule_days(conn, start, end),
-        punches=local_punches(conn, staff, start, end),
+        punches=punches_local,
         absences=_absences(conn, start, end),
-        days_off=days_off.assign(day=pd.to_datetime(days_off["day"])),
+        days_off=days_off,
         assignments=assignments_frame(conn),
         shifts=shifts_frame(conn, start, end),
-        coverage=unit_coverage(conn),
+        coverage=coverage,
+        problem_days=problem_days(
+            punches_local,
+            staff,
+            days_off,
+            start,
+            end,
+            sources=_source_units(conn),
+            unit_watermarks=watermarks,
+        ),
     )
 
 

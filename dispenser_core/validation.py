@@ -1,7 +1,13 @@
 """Validating what was loaded with the great_expectations suites in ``expectations/``.
 
-great_expectations is imported only when a validation runs (the import takes seconds), never
-at module import, so DAG files that import this module stay fast to parse.
+Each check runs one suite on one batch (a loaded file, or a period) and writes Data Docs into
+``<data dir>/validation/<label>/index.html``, rewritten to open offline: the pages as
+great_expectations writes them load styles, scripts and a logo from public hosts, which an
+agency intranet cannot reach. On PostgreSQL the expectations run in the database (a query
+asset); on SQLite, which has no regular expressions, on a pandas frame read with the same query.
+
+great_expectations is imported only when a check runs (the import takes seconds), never at
+module import, so DAG files that import this module stay fast to parse.
 """
 
 from __future__ import annotations
@@ -10,22 +16,22 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Engine, text
 
 from dispenser_core.exceptions import ValidationFailed
 from dispenser_core.periods import Period
 from dispenser_core.settings import PROJECT_ROOT
-from dispenser_core.storage.frames import read_frame
-from dispenser_core.storage.schema import employees, punches, work_units
 
 log = logging.getLogger(__name__)
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 EXAMPLES_SHOWN = 5
+TIME_COLUMNS = {"punched_at", "start_date", "end_date", "day", "check_in_local", "check_out_local"}
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,9 @@ class ExpectationFailure:
 class ValidationReport:
     suite: str
     batch: str
-    rows: int
+    rows: int | None
     failures: list[ExpectationFailure] = field(default_factory=list)
+    docs: Path | None = None
 
     @property
     def success(self) -> bool:
@@ -54,17 +61,33 @@ class ValidationReport:
     def raise_for_failures(self) -> None:
         if self.failures:
             listed = "; ".join(f.describe() for f in self.failures)
+            where = f" Details: {self.docs}" if self.docs else ""
             raise ValidationFailed(
-                f"Batch {self.batch} failed the {self.suite!r} suite ({self.rows} rows): {listed}. "
-                "Fix the source file or the roster and load it again; nothing was judged."
+                f"Batch {self.batch} failed the {self.suite!r} suite: {listed}. Fix the source "
+                f"file or the roster and load it again; nothing was judged.{where}"
             )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One suite on the rows a query selects (with ``:name`` parameters)."""
+
+    suite: str
+    batch: str
+    query: str
+    query_parameters: dict = field(default_factory=dict)
+    expectation_parameters: dict = field(default_factory=dict)
+    index_column: str = "nip"
 
 
 def load_suite_definition(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def _context():
+# -- great_expectations, behind one door -------------------------------------------------------
+
+
+def _context(site: Path):
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
@@ -76,47 +99,41 @@ def _context():
     config = DataContextConfig(
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
-        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={
+            "local_site": {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(site),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
     )
     return gx, gx.get_context(mode="ephemeral", project_config=config)
 
 
-def validate_frame(
-    suite_name: str,
-    frame: pd.DataFrame,
-    batch: str,
-    parameters: dict | None = None,
-    index_column: str = "nip",
-) -> ValidationReport:
-    """Run the suite ``expectations/<suite_name>.json`` on ``frame``."""
-    gx, context = _context()
-    definition = load_suite_definition(suite_name)
-    suite = context.suites.add(
-        gx.ExpectationSuite(name=definition["name"], expectations=definition["expectations"])
-    )
-    asset = context.data_sources.add_pandas(f"{suite_name}_source").add_dataframe_asset(suite_name)
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(
-            name=f"{suite_name}_validation",
-            data=asset.add_batch_definition_whole_dataframe("batch"),
-            suite=suite,
-        )
-    )
-    result = validation.run(
-        batch_parameters={"dataframe": frame},
-        expectation_parameters=parameters or {},
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": [index_column],
-        },
-    )
+def _inline(query: str, parameters: dict) -> str:
+    """The query with its (integer or date) parameters written in, for a query asset."""
 
+    def value(match: re.Match) -> str:
+        found = parameters[match.group(1)]
+        return str(int(found)) if isinstance(found, int) else f"'{found}'"
+
+    return re.sub(r":(\w+)", value, query)
+
+
+def _failures(result) -> list[ExpectationFailure]:
     failures = []
     for outcome in result.results:
         if outcome.success:
             continue
         kwargs = outcome.expectation_config.kwargs
-        column = kwargs.get("column") or ",".join(kwargs.get("column_list", []))
+        column = kwargs.get("column") or ",".join(
+            kwargs.get("column_list") or [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
+        )
         examples = (outcome.result.get("partial_unexpected_list") or [])[:EXAMPLES_SHOWN]
         if outcome.exception_info and outcome.exception_info.get("raised_exception"):
             examples = [outcome.exception_info.get("exception_message")]
@@ -128,65 +145,218 @@ def validate_frame(
                 [str(e) for e in examples],
             )
         )
-    report = ValidationReport(suite_name, batch, len(frame), failures)
-    log.info(
-        "Validated %s with %r: %d rows, %d expectations failed",
-        batch,
-        suite_name,
-        len(frame),
-        len(failures),
-    )
-    return report
+    return failures
 
 
-def _period_punches(conn: Connection, period: Period) -> pd.DataFrame:
-    low = dt.datetime.combine(period.start - dt.timedelta(days=1), dt.time())
-    high = dt.datetime.combine(period.end + dt.timedelta(days=2), dt.time())
-    frame = read_frame(
-        conn,
-        select(punches.c.nip, punches.c.punched_at, punches.c.batch_id, work_units.c.timezone)
-        .join(employees, employees.c.nip == punches.c.nip)
-        .join(work_units, work_units.c.opd_code == employees.c.opd_code)
-        .where(punches.c.punched_at.between(low, high)),
-    )
-    frame["local_time"] = pd.NaT
-    for zone, rows in frame.groupby("timezone").groups.items():
-        frame.loc[rows, "local_time"] = (
-            pd.to_datetime(frame.loc[rows, "punched_at"])
-            .dt.tz_localize("UTC")
-            .dt.tz_convert(zone)
-            .dt.tz_localize(None)
+def run_checks(engine: Engine, checks: list[Check], site: Path) -> list[ValidationReport]:
+    """Run each check and write their Data Docs into ``site``."""
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    gx, context = _context(site)
+    in_database = engine.dialect.name == "postgresql"
+    if in_database:
+        source = context.data_sources.add_postgres(
+            "dispenser", connection_string=engine.url.render_as_string(hide_password=False)
         )
-    frame["local_time"] = pd.to_datetime(frame["local_time"])
-    inside = (frame["local_time"].dt.date >= period.start) & (
-        frame["local_time"].dt.date <= period.end
-    )
-    return frame.loc[inside, ["nip", "local_time", "batch_id"]].reset_index(drop=True)
+    else:
+        source = context.data_sources.add_pandas("dispenser")
 
-
-def validate_period(conn: Connection, period: Period) -> list[ValidationReport]:
-    """Validate the roster active in ``period`` and the punches of ``period``."""
-    roster = read_frame(
-        conn,
-        select(
-            employees.c.nip,
-            employees.c.pin,
-            employees.c.opd_code,
-            employees.c.start_date,
-            work_units.c.name.label("unit_name"),
+    reports = []
+    for number, check in enumerate(checks):
+        definition = load_suite_definition(check.suite)
+        suite = context.suites.add(
+            gx.ExpectationSuite(
+                name=f"{check.suite}-{number}", expectations=definition["expectations"]
+            )
         )
-        .join(work_units, work_units.c.opd_code == employees.c.opd_code, isouter=True)
-        .where(
-            employees.c.start_date <= period.end,
-            or_(employees.c.end_date.is_(None), employees.c.end_date >= period.start),
-        ),
-    )
-    period_punches = _period_punches(conn, period)
-    batches = sorted(period_punches["batch_id"].unique().tolist())
-    bounds = {"period_start": f"{period.start}T00:00:00", "period_end": f"{period.end}T23:59:59"}
+        batch_parameters: dict = {}
+        if in_database:
+            asset = source.add_query_asset(
+                f"{check.suite}-{number}", query=_inline(check.query, check.query_parameters)
+            )
+            batch = asset.add_batch_definition_whole_table("whole")
+        else:
+            asset = source.add_dataframe_asset(f"{check.suite}-{number}")
+            batch = asset.add_batch_definition_whole_dataframe("whole")
+            with engine.connect() as conn:
+                frame = pd.read_sql(text(check.query), conn, params=check.query_parameters)
+            # SQLite hands dates and times back as text; compare them as times.
+            for column in TIME_COLUMNS & set(frame.columns):
+                frame[column] = pd.to_datetime(frame[column])
+            batch_parameters["dataframe"] = frame
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=check.batch, data=batch, suite=suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"checkpoint-{number}",
+                validation_definitions=[validation],
+                actions=[UpdateDataDocsAction(name="data_docs")],
+                result_format={
+                    "result_format": "SUMMARY",
+                    "unexpected_index_column_names": [check.index_column],
+                },
+            )
+        )
+        outcome = checkpoint.run(
+            batch_parameters=batch_parameters, expectation_parameters=check.expectation_parameters
+        )
+        result = next(iter(outcome.run_results.values()))
+        reports.append(
+            ValidationReport(
+                check.suite, check.batch, _row_count(result), _failures(result), site / "index.html"
+            )
+        )
+        log.info(
+            "Validated %s with %r: %d expectations failed",
+            check.batch,
+            check.suite,
+            len(reports[-1].failures),
+        )
+    make_offline(site)
+    return reports
+
+
+def _row_count(result) -> int | None:
+    for outcome in result.results:
+        count = outcome.result.get("element_count")
+        if count is not None:
+            return int(count)
+    return None
+
+
+# -- Data Docs that open without the internet --------------------------------------------------
+
+_OUTSIDE = re.compile(
+    r"<script[^>]+src=\"https?://[^\"]*\"[^>]*>\s*</script>"
+    r"|<link[^>]+href=\"https?://[^\"]*\"[^>]*>"
+    r"|<img[^>]+src=\"https?://[^\"]*\"[^>]*>"
+    r"|url\('https?://[^']*'\)[^;]*;"
+    r"|<a[^>]+href=\"https?://greatexpectations\.io[^\"]*\"[^>]*>.*?</a>",
+    re.IGNORECASE | re.DOTALL,
+)
+_OFFLINE_STYLE = """<style>
+body { font-family: sans-serif; margin: 1.5rem; color: #1a202c; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+td, th { border: 1px solid #cbd5e0; padding: 0.25rem 0.5rem; vertical-align: top; }
+.hide-succeeded-validations-column-section, .navbar, nav { display: none; }
+.text-danger, .fa-times { color: #c53030; } .text-success, .fa-check { color: #2f855a; }
+</style>"""
+
+
+def make_offline(site: Path) -> None:
+    """Drop every reference to an outside host from the Data Docs in ``site`` and add a small
+    stylesheet of their own, so the pages open, readable, with no network."""
+    for page in [*site.rglob("*.html"), *site.rglob("*.css")]:
+        content = _OUTSIDE.sub("", page.read_text(encoding="utf-8"))
+        if page.suffix == ".html" and _OFFLINE_STYLE not in content:
+            content = content.replace("</head>", f"{_OFFLINE_STYLE}</head>", 1)
+        page.write_text(content, encoding="utf-8")
+
+
+# -- what is checked -----------------------------------------------------------------------------
+
+
+def _utc_bounds(first: dt.date, last: dt.date) -> dict:
+    # Local dates of any unit (UTC-12 .. UTC+14) reach this far either side in UTC.
+    return {
+        "earliest": f"{first - dt.timedelta(days=1)}T00:00:00",
+        "latest": f"{last + dt.timedelta(days=2)}T00:00:00",
+    }
+
+
+PUNCHES_OF_BATCH = """
+SELECT p.nip, p.punched_at, p.batch_id, e.nip AS roster_nip
+FROM punches p LEFT JOIN employees e ON e.nip = p.nip
+WHERE p.batch_id = :batch
+"""
+ABSENCES_OF_BATCH = """
+SELECT a.nip, a.kind, a.start_date, a.end_date, e.nip AS roster_nip
+FROM absences a LEFT JOIN employees e ON e.nip = a.nip
+WHERE a.batch_id = :batch
+"""
+ROSTER_OF_PERIOD = """
+SELECT e.nip, e.pin, e.opd_code, e.start_date, u.name AS unit_name
+FROM employees e LEFT JOIN work_units u ON u.opd_code = e.opd_code
+WHERE e.start_date <= :last AND (e.end_date IS NULL OR e.end_date >= :first)
+"""
+PUNCHES_OF_PERIOD = """
+SELECT p.nip, p.punched_at, p.batch_id, e.nip AS roster_nip
+FROM punches p LEFT JOIN employees e ON e.nip = p.nip
+WHERE p.punched_at >= :earliest AND p.punched_at < :latest
+"""
+RECAP_OF_PERIOD = """
+SELECT nip, working_days, absent, late_minutes, early_leave_minutes, tk_equivalent,
+       tk_ytd_equivalent,
+       present + tk + leave + sick + permit + official_duty + study + no_data + pending
+           + data_problem AS accounted_days,
+       tk + leave + sick + permit + official_duty + study AS absent_days
+FROM recaps WHERE period_kind = :kind AND period = :period
+"""
+DAILY_STATUS_OF_PERIOD = """
+SELECT nip, day, status, check_in_local, check_out_local
+FROM daily_status WHERE day >= :first AND day <= :last
+"""
+
+
+def batch_checks(engine: Engine, batch_id: int) -> list[Check]:
+    """The checks of one loaded batch, by what it holds."""
+    with engine.connect() as conn:
+        kind, first, last = conn.execute(
+            text(
+                "SELECT source_kind, covers_from, covers_to FROM import_batches WHERE batch_id = :b"
+            ),
+            {"b": batch_id},
+        ).one()
+    label = f"batch {batch_id} ({kind})"
+    if kind == "attlog" and first is not None:
+        first, last = (
+            d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10])
+            for d in (first, last)
+        )
+        return [
+            Check("punches", label, PUNCHES_OF_BATCH, {"batch": batch_id}, _utc_bounds(first, last))
+        ]
+    if kind == "absences":
+        return [Check("absences", label, ABSENCES_OF_BATCH, {"batch": batch_id})]
+    return []
+
+
+def period_checks(period: Period) -> list[Check]:
+    """The checks of a period's inputs: the roster active in it and its punches."""
+    bounds = _utc_bounds(period.start, period.end)
     return [
-        validate_frame("roster", roster, f"roster active in {period}"),
-        validate_frame(
-            "punches", period_punches, f"punches of {period} (batches {batches})", bounds
+        Check(
+            "roster",
+            f"roster active in {period}",
+            ROSTER_OF_PERIOD,
+            {"first": period.start, "last": period.end},
+        ),
+        Check("punches", f"punches of {period}", PUNCHES_OF_PERIOD, dict(bounds), bounds),
+    ]
+
+
+def result_checks(period: Period) -> list[Check]:
+    """The checks of a period's results: daily status and the recap add up."""
+    return [
+        Check(
+            "daily_status",
+            f"daily status of {period}",
+            DAILY_STATUS_OF_PERIOD,
+            {"first": period.start, "last": period.end},
+        ),
+        Check(
+            "recap",
+            f"recap of {period}",
+            RECAP_OF_PERIOD,
+            {"kind": period.kind, "period": str(period)},
         ),
     ]
+
+
+def validate(engine: Engine, checks: list[Check], site: Path) -> list[ValidationReport]:
+    """Run ``checks``; the first report with a failure stops here with its details."""
+    reports = run_checks(engine, checks, site) if checks else []
+    for report in reports:
+        report.raise_for_failures()
+    return reports

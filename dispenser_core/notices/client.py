@@ -8,20 +8,23 @@ timeouts and refused connections are retried with exponential backoff, honouring
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 from dataclasses import dataclass
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from dispenser_core.exceptions import GatewayUnavailable, NotificationError
+from dispenser_core.http import (
+    Refused,
+    RetryPolicy,
+    Unavailable,
+    pooled_session,
+    request_with_retries,
+)
 
 log = logging.getLogger(__name__)
 
 NOTICES_PATH = "/api/v1/notifications"
-MAX_BACKOFF_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,6 @@ class OutgoingNotice:
         }
 
 
-def _retry_after_seconds(header: str | None) -> float | None:
-    if not header:
-        return None
-    if header.strip().isdigit():
-        return float(header)
-    try:
-        when = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 class NotificationClient:
     """Sends notices to the gateway at ``base_url``; safe to share between threads."""
 
@@ -73,21 +64,12 @@ class NotificationClient:
         pool_size: int = 8,
     ) -> None:
         self.url = base_url.rstrip("/") + NOTICES_PATH
-        self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff_seconds = backoff_seconds
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.policy = RetryPolicy(
+            max_attempts=max_attempts, backoff_seconds=backoff_seconds, timeout_seconds=timeout
+        )
+        self.session = pooled_session(pool_size)
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def _wait(self, attempt: int, retry_after: float | None) -> None:
-        delay = (
-            retry_after if retry_after is not None else self.backoff_seconds * 2 ** (attempt - 1)
-        )
-        time.sleep(min(delay, MAX_BACKOFF_SECONDS))
 
     def _gateway_id(self, response: requests.Response, notice: OutgoingNotice) -> str:
         try:
@@ -100,40 +82,27 @@ class NotificationClient:
 
     def send(self, notice: OutgoingNotice) -> str:
         """Deliver ``notice``; returns the gateway's id for it."""
-        problem = ""
-        for attempt in range(1, self.max_attempts + 1):
-            retry_after = None
-            try:
-                response = self.session.post(
-                    self.url,
-                    json=notice.payload(),
-                    timeout=self.timeout,
-                    headers={"Idempotency-Key": notice.idempotency_key},
-                )
-            except (requests.Timeout, requests.ConnectionError) as err:
-                problem = f"{type(err).__name__}"
-            else:
-                if response.status_code in (200, 201):
-                    return self._gateway_id(response, notice)
-                if response.status_code != 429 and response.status_code < 500:
-                    raise NotificationError(
-                        f"The gateway refused notice {notice.idempotency_key[:12]} with "
-                        f"{response.status_code}: {response.text[:200]}. Fix the notice or the "
-                        "gateway settings; it will not be retried."
-                    )
-                problem = f"HTTP {response.status_code}"
-                retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-
-            log.debug(
-                "Notice %s attempt %d failed: %s", notice.idempotency_key[:12], attempt, problem
+        try:
+            response = request_with_retries(
+                self.session,
+                "POST",
+                self.url,
+                self.policy,
+                json=notice.payload(),
+                headers={"Idempotency-Key": notice.idempotency_key},
             )
-            if attempt < self.max_attempts:
-                self._wait(attempt, retry_after)
-        raise GatewayUnavailable(
-            f"The gateway at {self.url} did not accept notice {notice.idempotency_key[:12]} after "
-            f"{self.max_attempts} attempts (last: {problem}). It stays queued; run the send step "
-            "again when the gateway is back."
-        )
+        except Refused as err:
+            raise NotificationError(
+                f"The gateway refused notice {notice.idempotency_key[:12]} with "
+                f"{err.response.status_code}: {err.response.text[:200]}. Fix the notice or the "
+                "gateway settings; it will not be retried."
+            ) from err
+        except Unavailable as err:
+            raise GatewayUnavailable(
+                f"The gateway at {self.url} did not accept notice {notice.idempotency_key[:12]} "
+                f"after {err}. It stays queued; run the send step again when the gateway is back."
+            ) from err
+        return self._gateway_id(response, notice)
 
     def close(self) -> None:
         self.session.close()

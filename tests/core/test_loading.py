@@ -231,6 +231,7 @@ class TestRejectedRows:
         summary = _load(office, "attlog", _write(tmp_path, "attlog.dat", _attlog(*self.LINES)))
 
         assert _rejections(office, summary.batch_id) == {
+            (2, "duplicate"),  # line 1 again: kept aside, counted as already present
             (4, "unknown_pin"),
             (5, "invalid_date"),
             (6, "implausible_date"),

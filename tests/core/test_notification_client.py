@@ -11,10 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from dispenser_core import http as client_module
 from dispenser_core.exceptions import GatewayUnavailable, NotificationError
 from dispenser_core.local.airflow_standalone import free_port
 from dispenser_core.local.notification_service import start_in_thread
-from dispenser_core.notices import client as client_module
 from dispenser_core.notices.client import NotificationClient, OutgoingNotice
 
 EMPLOYEE = "198502022010012002"
@@ -42,9 +42,9 @@ class CountingSession:
         self.session = session
         self.posts = 0
 
-    def post(self, *args, **kwargs):
-        self.posts += 1
-        return self.session.post(*args, **kwargs)
+    def request(self, method, *args, **kwargs):
+        self.posts += method == "POST"
+        return self.session.request(method, *args, **kwargs)
 
     def close(self) -> None:
         self.session.close()
@@ -295,9 +295,9 @@ class TestRetryAfterHeader:
         ids=["absent", "empty", "seconds", "padded-seconds", "garbage", "date-in-the-past"],
     )
     def test_header_is_read_as_seconds_or_an_http_date(self, header, seconds):
-        assert client_module._retry_after_seconds(header) == seconds
+        assert client_module.retry_after_seconds(header) == seconds
 
     def test_http_date_in_the_future_is_the_seconds_until_then(self):
         in_a_minute = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 60))
 
-        assert 55 <= client_module._retry_after_seconds(in_a_minute) <= 60
+        assert 55 <= client_module.retry_after_seconds(in_a_minute) <= 60
