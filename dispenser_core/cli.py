@@ -203,21 +203,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("init", help="create the database schema").set_defaults(run=_cmd_init)
 
     imports = commands.add_parser(
-        "import", help="load a units, roster, absences, attlog or calendar file"
+        "import",
+        help="load a units, roster, absences, attlog, punch-export (CSV/XLSX) or calendar file",
     )
     imports.add_argument(
-        "kind", choices=(*SOURCE_KINDS, "calendar", "schedules", "shifts", "schedule-assignments")
+        "kind",
+        choices=(
+            *(kind.replace("_", "-") for kind in SOURCE_KINDS),
+            "calendar",
+            "schedules",
+            "shifts",
+            "schedule-assignments",
+        ),
     )
     imports.add_argument("files", nargs="+")
     imports.add_argument(
         "--source",
-        help="attlog: the terminal or feed the punches come from "
+        help="attlog, punch-export: the terminal or office the punches come from "
         "(default: one source for all files)",
     )
     imports.add_argument(
         "--synced-until",
         type=_local_time,
-        help="attlog: local time up to which the source delivered everything "
+        help="attlog, punch-export: local time up to which the source delivered everything "
         "(default: the end of the file's last day)",
     )
     imports.set_defaults(run=_cmd_import)

@@ -21,6 +21,7 @@ from dispenser_core.exceptions import InputFileError
 from dispenser_core.punch_store import DEFAULT_PUNCH_SOURCE, store_punches
 from dispenser_core.schedules import read_schedule_file, seed_schedules
 from dispenser_core.sources.attlog import read_attlog
+from dispenser_core.sources.office_exports import read_office_export
 from dispenser_core.sources.records import ReadResult, Rejection
 from dispenser_core.sources.tables import (
     read_absences,
@@ -43,7 +44,14 @@ from dispenser_core.storage.upsert import insert_new, upsert
 
 log = logging.getLogger(__name__)
 
-SOURCE_KINDS = ("units", "roster", "absences", "attlog")
+SOURCE_KINDS = ("units", "roster", "absences", "attlog", "punch_export")
+# Batches that hold punches: terminal files, office spreadsheets, pulls from an API.
+PUNCH_KINDS = ("attlog", "punch_export", "api_punches")
+_A_PUNCH = {
+    "attlog": "an attlog punch",
+    "punch_export": "a punch of an office export",
+    "api_punches": "a punch of the attendance API",
+}
 # Files that change how days are judged; loaded like the sources so that a recap built before
 # them is known to be out of date.
 RULE_KINDS = ("calendar", "schedules", "shifts", "schedule_assignments")
@@ -84,7 +92,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _previous_batch(conn: Connection, source_kind: str, sha: str, path: Path) -> LoadSummary | None:
+def _previous_batch(conn: Connection, source_kind: str, sha: str, name: str) -> LoadSummary | None:
     row = (
         conn.execute(
             select(import_batches).where(
@@ -98,7 +106,7 @@ def _previous_batch(conn: Connection, source_kind: str, sha: str, path: Path) ->
         return None
     return LoadSummary(
         source_kind,
-        path.name,
+        name,
         row["batch_id"],
         row["rows_read"],
         row["rows_loaded"],
@@ -108,11 +116,11 @@ def _previous_batch(conn: Connection, source_kind: str, sha: str, path: Path) ->
     )
 
 
-def _open_batch(conn: Connection, source_kind: str, sha: str, path: Path, rows_read: int) -> int:
+def _open_batch(conn: Connection, source_kind: str, sha: str, name: str, rows_read: int) -> int:
     return conn.execute(
         insert(import_batches).values(
             source_kind=source_kind,
-            file_name=path.name,
+            file_name=name,
             file_sha256=sha,
             imported_at=_utcnow(),
             rows_read=rows_read,
@@ -144,48 +152,18 @@ def _keep_rejections(conn: Connection, batch_id: int, rejected: list[Rejection])
 
 
 def _load(conn: Connection, source_kind: str, path: Path, read, store) -> LoadSummary:
-    """The shared shape of every load: recognise the file, read it, store, count."""
+    """A file: recognised by its content, read, then stored like any batch."""
     if not path.is_file():
         raise InputFileError(
             f"{path} is not a file{' (it is a folder)' if path.is_dir() else ''}; give the path "
             f"of the {source_kind} file."
         )
     sha = _sha256(path)
-    previous = _previous_batch(conn, source_kind, sha, path)
+    previous = _previous_batch(conn, source_kind, sha, path.name)
     if previous is not None:
         log.info("Skipping %s: batch %s already holds this file", path.name, previous.batch_id)
         return previous
-
-    result: ReadResult = read(path)
-    if result.lines_read and not result.rows and source_kind == "attlog":
-        first = result.rejected[0]
-        raise InputFileError(
-            f"None of the {result.lines_read} lines of {path.name} is an attlog punch (line "
-            f"{first.line_number}: {first.reason}, {first.detail}). Is it the right file? "
-            "Nothing was loaded."
-        )
-    batch_id = _open_batch(conn, source_kind, sha, path, result.lines_read)
-    loaded, rejected, extra = store(conn, batch_id, result)
-    rejected = result.rejected + rejected
-    _keep_rejections(conn, batch_id, rejected)
-
-    # A duplicate is kept aside like a rejection, with what it repeats, but counted apart.
-    duplicates = sum(r.reason == "duplicate" for r in rejected)
-    rejected_count = len(rejected) - duplicates
-    duplicates = result.lines_read - loaded - rejected_count
-    _close_batch(
-        conn,
-        batch_id,
-        rows_loaded=loaded,
-        rows_duplicate=duplicates,
-        rows_rejected=rejected_count,
-        **extra,
-    )
-    summary = LoadSummary(
-        source_kind, path.name, batch_id, result.lines_read, loaded, duplicates, rejected_count
-    )
-    log.info("Loaded %s", summary.describe())
-    return summary
+    return _store_batch(conn, source_kind, path.name, sha, read(path), store)
 
 
 def _last_per_key(rows: list[dict], key: str) -> list[dict]:
@@ -371,6 +349,7 @@ _READERS = {
     "roster": (read_roster, _store_roster),
     "absences": (read_absences, _store_absences),
     "attlog": (read_attlog, store_punches),
+    "punch_export": (read_office_export, store_punches),
     "calendar": (_read_calendar, _store_calendar),
     "schedules": (_read_schedules, _store_schedules),
     "shifts": (read_shifts, _store_shifts),
@@ -387,7 +366,7 @@ def load_file(
     synced_until: dt.datetime | None = None,
     as_of: dt.date | None = None,
 ) -> LoadSummary:
-    """Load one file of ``source_kind`` (units, roster, absences or attlog).
+    """Load one file of ``source_kind`` (units, roster, absences, attlog or punch_export).
 
     For punches, ``source`` names where they come from (one name per terminal or API; by
     default every file is the one source ``attlog``) and ``synced_until`` the local time up to
@@ -398,7 +377,7 @@ def load_file(
             f"source_kind must be one of {(*SOURCE_KINDS, *RULE_KINDS)}, not {source_kind!r}"
         )
     read, store = _READERS[source_kind]
-    if source_kind == "attlog":
+    if source_kind in PUNCH_KINDS:
         store = partial(store, source=source or DEFAULT_PUNCH_SOURCE, synced_until=synced_until)
     if source_kind == "roster":
         store = partial(store, as_of=as_of)
@@ -406,15 +385,20 @@ def load_file(
 
 
 def classify_inbox_file(path: Path) -> str | None:
-    """Which source a file in the inbox is, from its name (``*units*.csv``, ``*.dat``, ...)."""
+    """Which source a file in the inbox is, from its name: ``*.dat`` terminal logs,
+    ``*units*.csv``, ``*roster*.csv``, ``*absences*.csv``, and any other ``.csv`` or ``.xlsx``
+    with ``presensi`` or ``punch`` in its name as an office's punch export."""
     name = path.name.lower()
     if name.endswith(".dat"):
         return "attlog"
-    if not name.endswith(".csv"):
+    if not name.endswith((".csv", ".xlsx")):
         return None
-    for kind in ("units", "roster", "absences"):
-        if kind in name:
-            return kind
+    if name.endswith(".csv"):
+        for kind in ("units", "roster", "absences"):
+            if kind in name:
+                return kind
+    if "presensi" in name or "punch" in name:
+        return "punch_export"
     return None
 
 
@@ -424,3 +408,63 @@ def load_inbox(conn: Connection, inbox: Path) -> list[LoadSummary]:
     files = sorted(p for p in Path(inbox).iterdir() if p.is_file())
     by_kind = {kind: [p for p in files if classify_inbox_file(p) == kind] for kind in SOURCE_KINDS}
     return [load_file(conn, kind, path) for kind in SOURCE_KINDS for path in by_kind[kind]]
+
+
+def load_pulled(
+    conn: Connection,
+    kind: str,
+    name: str,
+    result: ReadResult,
+    content: str,
+    *,
+    source: str = "api",
+    synced_until: dt.datetime | None = None,
+) -> LoadSummary:
+    """Records pulled from an API (``kind`` punches, roster or absences), stored like a file's;
+    a pull that brings exactly what an earlier one brought changes nothing."""
+    source_kind = f"api_{kind}"
+    sha = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    previous = _previous_batch(conn, source_kind, sha, name)
+    if previous is not None:
+        return previous
+    store = {
+        "punches": partial(store_punches, source=source, synced_until=synced_until),
+        "units": _store_units,
+        "roster": _store_roster,
+        "absences": _store_absences,
+    }[kind]
+    return _store_batch(conn, source_kind, name, sha, result, store)
+
+
+def _store_batch(
+    conn: Connection, source_kind: str, name: str, sha: str, result: ReadResult, store
+) -> LoadSummary:
+    """The shared shape of every load: open a batch, store, keep the rejections, count."""
+    if result.lines_read and not result.rows and source_kind in PUNCH_KINDS:
+        first = result.rejected[0]
+        raise InputFileError(
+            f"None of the {result.lines_read} lines of {name} is {_A_PUNCH[source_kind]} (line "
+            f"{first.line_number}: {first.reason}, {first.detail}). Is it the right file? "
+            "Nothing was loaded."
+        )
+    batch_id = _open_batch(conn, source_kind, sha, name, result.lines_read)
+    loaded, rejected, extra = store(conn, batch_id, result)
+    rejected = result.rejected + rejected
+    _keep_rejections(conn, batch_id, rejected)
+
+    # A duplicate is kept aside like a rejection, with what it repeats, but counted apart.
+    rejected_count = len(rejected) - sum(r.reason == "duplicate" for r in rejected)
+    duplicates = result.lines_read - loaded - rejected_count
+    _close_batch(
+        conn,
+        batch_id,
+        rows_loaded=loaded,
+        rows_duplicate=duplicates,
+        rows_rejected=rejected_count,
+        **extra,
+    )
+    summary = LoadSummary(
+        source_kind, name, batch_id, result.lines_read, loaded, duplicates, rejected_count
+    )
+    log.info("Loaded %s", summary.describe())
+    return summary

@@ -10,26 +10,28 @@ run again with the same result::
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from dispenser_core import candidates as candidate_rules
 from dispenser_core import drafts as draft_rules
 from dispenser_core.analysis import AnalysisRequest, nothing_matches, read_request
-from dispenser_core.loading import LoadSummary, load_file, load_inbox
+from dispenser_core.loading import LoadSummary, load_file, load_inbox, load_pulled
 from dispenser_core.notices.client import NotificationClient
 from dispenser_core.notices.outbox import SendReport, send_outbox
 from dispenser_core.periods import Period
 from dispenser_core.recap import build_recap, recap_is_current
 from dispenser_core.schedules import seed_schedules
 from dispenser_core.settings import Settings
+from dispenser_core.sources.api import ApiConfig, AttendanceApi, Pulled, punches_of, records_of
 from dispenser_core.storage.db import connect, create_schema, make_engine
-from dispenser_core.storage.schema import work_units
+from dispenser_core.storage.schema import import_batches, work_units
 from dispenser_core.validation import batch_checks, period_checks, result_checks
 from dispenser_core.validation import validate as check_data
 
@@ -81,6 +83,85 @@ def _site(settings: Settings, label: str) -> Path:
 def _validated(step: str, period: str, reports, site: Path) -> StepResult:
     log.info("Data Docs of %s: %s", step, (site / "index.html").as_uri())
     return StepResult(step, period, {r.batch: r.rows for r in reports} | {"docs": str(site)})
+
+
+def api_config(settings: Settings, **overrides) -> ApiConfig | None:
+    """The attendance API of the settings (or of ``overrides``), or None when there is none."""
+    values = {
+        "base_url": settings.api_url,
+        "token": settings.api_token,
+        "login": settings.api_login,
+        "password": settings.api_password,
+    } | overrides
+    if not values["base_url"]:
+        return None
+    mapping = Path(settings.api_mapping) if settings.api_mapping else None
+    return ApiConfig.with_mapping(mapping_file=mapping, **values)
+
+
+def _last_watermark(engine: Engine, source: str) -> dt.datetime | None:
+    with connect(engine) as conn:
+        return conn.scalar(
+            select(func.max(import_batches.c.synced_until)).where(import_batches.c.source == source)
+        )
+
+
+def pull_api(
+    engine: Engine, settings: Settings, config: ApiConfig, source: str = "api"
+) -> list[LoadSummary]:
+    """Pull the roster (with its units), the absences and the punches since the last watermark
+    (less the overlap) from an attendance API, and load them like files. A pull that brings
+    what an earlier one brought changes nothing."""
+    api = AttendanceApi(config)
+    zone = ZoneInfo(config.mapping.get("timezone", settings.timezone))
+    try:
+        roster, absences = api.pull("roster"), api.pull("absences")
+        units = {
+            r["opd_code"]: {"opd_code": r["opd_code"], "opd_name": r.get("opd_name")}
+            for r in roster.records
+            if r.get("opd_code")
+        }
+        summaries = [
+            _load_records(
+                engine,
+                "units",
+                f"{source}:units",
+                records_of(Pulled("units", list(units.values()), None, 0)),
+                list(units.values()),
+            ),
+            _load_records(engine, "roster", f"{source}:roster", records_of(roster), roster.records),
+            _load_records(
+                engine, "absences", f"{source}:absences", records_of(absences), absences.records
+            ),
+        ]
+
+        last = _last_watermark(engine, source)  # the unit's local time; the API speaks UTC
+        since = None
+        if last is not None:
+            since = (
+                (last - dt.timedelta(minutes=settings.api_overlap_minutes))
+                .replace(tzinfo=zone)
+                .astimezone(dt.UTC)
+                .replace(tzinfo=None)
+            )
+        punches = api.pull("punches", since)
+        result = punches_of(punches, str(zone))
+        latest = max((p.local_time for p in result.rows), default=None)
+        synced = _to_local(punches.synced_until, zone) or latest
+        summaries.append(
+            _load_records(
+                engine,
+                "punches",
+                f"{source}:punches since {since or 'the start'} UTC",
+                result,
+                punches.records,
+                source=source,
+                synced_until=synced,
+            )
+        )
+    finally:
+        api.close()
+    return summaries
 
 
 def validate(engine: Engine, settings: Settings, period: Period, label: str = "cli") -> StepResult:
@@ -230,3 +311,17 @@ def send_notices(
     finally:
         if own_client:
             client.close()
+
+
+def _load_records(
+    engine: Engine, kind: str, name: str, result, records: list[dict], **options
+) -> LoadSummary:
+    content = json.dumps(records, sort_keys=True, default=str)
+    with connect(engine) as conn:
+        return load_pulled(conn, kind, name, result, content, **options)
+
+
+def _to_local(moment: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)

@@ -11,6 +11,7 @@ per employee and second there, where no unique index slows every write.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
@@ -29,38 +30,25 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _people_by_pin(conn: Connection) -> dict[str, tuple]:
-    roster = conn.execute(
-        select(
-            employees.c.pin,
-            employees.c.nip,
-            work_units.c.timezone,
-            employees.c.start_date,
-            employees.c.end_date,
-        )
-        .join(work_units, work_units.c.opd_code == employees.c.opd_code)
-        .where(employees.c.pin.is_not(None))
-    ).all()
-    return {pin: (nip, ZoneInfo(tz), joined, left) for pin, nip, tz, joined, left in roster}
-
-
-def _match(result: ReadResult, people: dict, batch_id: int):
+def _match(result: ReadResult, people: tuple[dict, dict], batch_id: int):
     """Punches of known employees, in UTC, and the lines rejected on the way."""
+    by_pin, by_nip = people
     now = _utcnow()
     matched, rejected = [], []
     for punch in result.rows:
-        person = people.get(punch.pin)
+        person = by_nip.get(punch.nip) if punch.nip else by_pin.get(punch.pin)
         if person is None:
+            who = f"NIP {punch.nip}" if punch.nip else f"PIN {punch.pin}"
             rejected.append(
                 Rejection(
-                    punch.line_number,
-                    punch.raw,
-                    "unknown_pin",
-                    f"PIN {punch.pin} is not in the roster",
+                    punch.line_number, punch.raw, "unknown_pin", f"{who} is not in the roster"
                 )
             )
             continue
         nip, zone, joined, left = person
+        if punch.utc is not None:
+            local = punch.utc.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+            punch = replace(punch, local_time=local)
         day = punch.local_time.date()
         if day < joined or (left is not None and day > left):
             reason = "before_start_date" if day < joined else "after_end_date"
@@ -173,7 +161,7 @@ def store_punches(
     synced_until: dt.datetime | None = None,
 ):
     """Store a batch's punches; returns (stored, rejected and duplicate rows, batch fields)."""
-    matched, rejected = _match(result, _people_by_pin(conn), batch_id)
+    matched, rejected = _match(result, _people(conn), batch_id)
     stored, duplicates, nips = append_punches(conn, matched)
     _record_source_units(conn, source, nips)
 
@@ -181,7 +169,7 @@ def store_punches(
     # dated after now.
     future = {r.line_number for r in rejected if r.reason == "future_date"}
     local_days = [p.local_time.date() for p in result.rows if p.line_number not in future]
-    cover = {"source": source}
+    cover = {"source": source, "synced_until": synced_until}
     if local_days:
         # A file export is taken after its last day ends, unless the operator says otherwise.
         end_of_last_day = dt.datetime.combine(max(local_days) + dt.timedelta(days=1), dt.time())
@@ -191,3 +179,18 @@ def store_punches(
             "synced_until": synced_until or end_of_last_day,
         }
     return stored, rejected + duplicates, cover
+
+
+def _people(conn: Connection) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """The roster by PIN and by NIP: (nip, zone, joined, left)."""
+    roster = conn.execute(
+        select(
+            employees.c.pin,
+            employees.c.nip,
+            work_units.c.timezone,
+            employees.c.start_date,
+            employees.c.end_date,
+        ).join(work_units, work_units.c.opd_code == employees.c.opd_code)
+    ).all()
+    people = {nip: (nip, ZoneInfo(tz), joined, left) for _, nip, tz, joined, left in roster}
+    return {pin: people[nip] for pin, nip, *_ in roster if pin}, people

@@ -30,6 +30,7 @@ from dispenser_core.daily_status import (
     DayInputs,
     build_daily_status,
 )
+from dispenser_core.loading import PUNCH_KINDS
 from dispenser_core.periods import Period
 from dispenser_core.rules import rule_set_for
 from dispenser_core.schedules import (
@@ -185,7 +186,7 @@ def unit_coverage(conn: Connection) -> pd.DataFrame:
             func.min(import_batches.c.covers_from).label("first"),
             func.max(import_batches.c.synced_until).label("synced"),
         )
-        .where(import_batches.c.source_kind == "attlog", import_batches.c.covers_from.is_not(None))
+        .where(import_batches.c.source_kind.in_(PUNCH_KINDS))
         .group_by(import_batches.c.source)
         .subquery()
     )

@@ -38,6 +38,14 @@ class Settings:
     approvers: tuple[str, ...] = ("approver",)
     approval_timeout_hours: float = 72.0
     appreciation_top_per_unit: int = 3
+    # An attendance system's HTTP API, when the city has one (in Airflow, the connection
+    # dispenser_attendance_api wins over these).
+    api_url: str = ""
+    api_token: str = ""
+    api_login: str = ""
+    api_password: str = ""
+    api_mapping: str = ""
+    api_overlap_minutes: int = 60
 
     @property
     def is_sqlite(self) -> bool:

@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from dispenser_core.exceptions import ValidationFailed
+from dispenser_core.loading import PUNCH_KINDS
 from dispenser_core.periods import Period
 from dispenser_core.settings import PROJECT_ROOT
 
@@ -309,7 +310,7 @@ def batch_checks(engine: Engine, batch_id: int) -> list[Check]:
             {"b": batch_id},
         ).one()
     label = f"batch {batch_id} ({kind})"
-    if kind == "attlog" and first is not None:
+    if kind in PUNCH_KINDS and first is not None:
         first, last = (
             d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10])
             for d in (first, last)
@@ -317,7 +318,7 @@ def batch_checks(engine: Engine, batch_id: int) -> list[Check]:
         return [
             Check("punches", label, PUNCHES_OF_BATCH, {"batch": batch_id}, _utc_bounds(first, last))
         ]
-    if kind == "absences":
+    if kind in ("absences", "api_absences"):
         return [Check("absences", label, ABSENCES_OF_BATCH, {"batch": batch_id})]
     return []
 

@@ -23,6 +23,10 @@ class RawPunch:
     state_code: int | None
     # The line as the terminal wrote it, kept when the loader rejects the punch later.
     raw: str = field(default="", compare=False)
+    # Sources other than terminals may name the employee by NIP, and give a time with its
+    # offset (then in UTC here, and local_time is only a fallback).
+    nip: str | None = field(default=None, compare=False)
+    utc: dt.datetime | None = field(default=None, compare=False)
 
 
 @dataclass

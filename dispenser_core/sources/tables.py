@@ -94,6 +94,10 @@ def _nip(row: dict, column: str = "nip", required: bool = True) -> str | None:
 
 def _read_rows(path: Path, required: tuple[str, ...], parse) -> ReadResult:
     rows, sources = _read_csv(path, required)
+    return _parse_rows(rows, sources, parse)
+
+
+def _parse_rows(rows: list[dict], sources: list[tuple[int, str]], parse) -> ReadResult:
     result = ReadResult(lines_read=len(rows))
     for row, (line_number, raw) in zip(rows, sources, strict=True):
         try:
@@ -174,6 +178,20 @@ def read_roster(path: Path) -> ReadResult:
 def read_absences(path: Path) -> ReadResult:
     """Absence records with a reason: ``nip, kind, start_date, end_date`` and ``reference``."""
     return _read_rows(path, ABSENCE_COLUMNS, _absence)
+
+
+PARSERS = {"units": _unit, "roster": _employee, "absences": _absence}
+
+
+def parse_records(kind: str, records: list[dict]) -> ReadResult:
+    """Rows that arrived some other way than a CSV file (an HTTP API), already named with our
+    column names, checked exactly as the CSV rows of ``kind`` are; a record's number stands for
+    its line."""
+    rows = [
+        {k: "" if v is None else str(v).strip() for k, v in record.items()} for record in records
+    ]
+    sources = [(number, str(record)[:500]) for number, record in enumerate(records, start=1)]
+    return _parse_rows(rows, sources, PARSERS[kind])
 
 
 SHIFT_COLUMNS = ("nip", "day", "start", "end")

@@ -406,6 +406,9 @@ class TestInbox:
             ("absences_nov.CSV", "absences"),
             ("notes.csv", None),
             ("roster.xlsx", None),
+            ("presensi-kecamatan-nov.xlsx", "punch_export"),
+            ("Presensi_Dinkes.csv", "punch_export"),
+            ("punches-office-2.csv", "punch_export"),
             ("README.md", None),
         ],
         ids=[
@@ -416,6 +419,9 @@ class TestInbox:
             "absences",
             "other-csv",
             "xlsx",
+            "punch-export-xlsx",
+            "punch-export-csv",
+            "punch-export-english",
             "markdown",
         ],
     )
