@@ -37,6 +37,9 @@ from dispenser_core.validation import validate as check_data
 
 log = logging.getLogger(__name__)
 
+# Days the data could not judge; a run reports how many, since none of them can become TK.
+UNJUDGED = ("data_problem", "pending", "no_data")
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -192,13 +195,23 @@ def validate_results(
 
 
 def recap(engine: Engine, period: Period) -> StepResult:
+    """Build the period's recap; its totals count the days the data could not judge."""
     with connect(engine) as conn:
         frame = build_recap(conn, period)
     totals = {
         "employees": len(frame),
         "tk_days": int(frame["tk"].sum()),
         "late_minutes": int(frame["late_minutes"].sum()),
-    }
+    } | {f"{status}_days": int(frame[status].sum()) for status in UNJUDGED}
+    if totals["data_problem_days"]:
+        units = sorted(frame.loc[frame["data_problem"] > 0, "opd_code"].unique())
+        log.warning(
+            "%s: %d employee-days are data problems (the terminals of %s delivered far fewer "
+            "punches than usual); they count as no TK. Load the missing export and rerun.",
+            period,
+            totals["data_problem_days"],
+            ", ".join(units),
+        )
     return StepResult("recap", str(period), totals)
 
 

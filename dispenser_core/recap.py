@@ -218,7 +218,6 @@ def day_inputs(conn: Connection, start: dt.date, end: dt.date) -> DayInputs:
     days_off = days_off.assign(day=pd.to_datetime(days_off["day"]))
     punches_local = local_punches(conn, staff, start, end)
     coverage = unit_coverage(conn)
-    watermarks = dict(zip(coverage["opd_code"], coverage["judged_until"], strict=True))
     return DayInputs(
         employees=staff,
         schedule_days=schedule_days(conn, start, end),
@@ -235,7 +234,7 @@ def day_inputs(conn: Connection, start: dt.date, end: dt.date) -> DayInputs:
             start,
             end,
             sources=_source_units(conn),
-            unit_watermarks=watermarks,
+            coverage=coverage,
         ),
     )
 

@@ -64,8 +64,8 @@ class ValidationReport:
             listed = "; ".join(f.describe() for f in self.failures)
             where = f" Details: {self.docs}" if self.docs else ""
             raise ValidationFailed(
-                f"Batch {self.batch} failed the {self.suite!r} suite: {listed}. Fix the source "
-                f"file or the roster and load it again; nothing was judged.{where}"
+                f"The check of {self.batch} failed the {self.suite!r} suite: {listed}. Fix "
+                f"the source file or the roster and load it again; nothing was judged.{where}"
             )
 
 
@@ -135,7 +135,13 @@ def _failures(result) -> list[ExpectationFailure]:
         column = kwargs.get("column") or ",".join(
             kwargs.get("column_list") or [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
         )
-        examples = (outcome.result.get("partial_unexpected_list") or [])[:EXAMPLES_SHOWN]
+        # The rows (by their index column) say more than the bad values alone: a missing
+        # roster_nip is only "empty", the NIP beside it names the punch.
+        examples = (
+            outcome.result.get("partial_unexpected_index_list")
+            or outcome.result.get("partial_unexpected_list")
+            or []
+        )[:EXAMPLES_SHOWN]
         if outcome.exception_info and outcome.exception_info.get("raised_exception"):
             examples = [outcome.exception_info.get("exception_message")]
         failures.append(
@@ -143,10 +149,17 @@ def _failures(result) -> list[ExpectationFailure]:
                 outcome.expectation_config.type,
                 column,
                 outcome.result.get("unexpected_count"),
-                [str(e) for e in examples],
+                [_example(e) for e in examples],
             )
         )
     return failures
+
+
+def _example(found) -> str:
+    if isinstance(found, dict):
+        return " ".join(f"{name}={_example(value)}" for name, value in found.items())
+    missing = found is None or (isinstance(found, float) and found != found)  # None or NaN
+    return "empty" if missing else str(found)
 
 
 def run_checks(engine: Engine, checks: list[Check], site: Path) -> list[ValidationReport]:
@@ -236,6 +249,7 @@ _OUTSIDE = re.compile(
     r"|<a[^>]+href=\"https?://greatexpectations\.io[^\"]*\"[^>]*>.*?</a>",
     re.IGNORECASE | re.DOTALL,
 )
+_ICON = re.compile(r'href="[./]*static/images/favicon\.ico"')
 _OFFLINE_STYLE = """<style>
 body { font-family: sans-serif; margin: 1.5rem; color: #1a202c; }
 table { border-collapse: collapse; margin: 0.5rem 0; }
@@ -250,8 +264,10 @@ def make_offline(site: Path) -> None:
     stylesheet of their own, so the pages open, readable, with no network."""
     for page in [*site.rglob("*.html"), *site.rglob("*.css")]:
         content = _OUTSIDE.sub("", page.read_text(encoding="utf-8"))
-        if page.suffix == ".html" and _OFFLINE_STYLE not in content:
-            content = content.replace("</head>", f"{_OFFLINE_STYLE}</head>", 1)
+        if page.suffix == ".html":
+            content = _ICON.sub(_icon_that_exists(page, site), content)
+            if _OFFLINE_STYLE not in content:
+                content = content.replace("</head>", f"{_OFFLINE_STYLE}</head>", 1)
         page.write_text(content, encoding="utf-8")
 
 
@@ -361,3 +377,10 @@ def validate(engine: Engine, checks: list[Check], site: Path) -> list[Validation
     for report in reports:
         report.raise_for_failures()
     return reports
+
+
+def _icon_that_exists(page: Path, site: Path) -> str:
+    """great_expectations links the icon one folder short on validation pages; point every
+    page at the icon that is there."""
+    icon = site / "static" / "images" / "favicon.ico"
+    return f'href="{Path(os.path.relpath(icon, page.parent)).as_posix()}"'
