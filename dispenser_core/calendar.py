@@ -2,23 +2,20 @@
 
 Days come from the ``holidays`` package (country ID; category ``public`` gives national
 holidays, ``government`` gives collective leave, *cuti bersama*). A city adds or removes days
-with a local override file, for every unit or for one; an override always wins over the
-package. The version a recap records is a hash of the calendar rows of its year, so an audit can
-tell whether the calendar changed since.
+with a local override file (read by ``sources.tables.read_calendar_overrides``), for every unit
+or for one; an override always wins over the package. The version a recap records is a hash of
+the calendar rows of its year, so an audit can tell whether the calendar changed since.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import holidays
 import pandas as pd
 from sqlalchemy import Connection, and_, delete, insert, select, tuple_
 
-from dispenser_core.exceptions import InputFileError
 from dispenser_core.storage.schema import calendar_days
 
 DAY_OFF_KINDS = ("holiday", "collective_leave")
@@ -59,40 +56,6 @@ def ensure_year(conn: Connection, year: int) -> None:
     missing = [row for row in package_days(year) if row["day"] not in known]
     if missing:
         conn.execute(insert(calendar_days), missing)
-
-
-def read_overrides(path: Path) -> list[dict]:
-    """Read a local override file: ``day, kind, name`` and optionally ``opd_code`` (blank: the
-    decision holds for every unit). Kind is holiday, collective_leave or working."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputFileError(f"Cannot read the calendar file {path}: {err}.") from err
-
-    overrides = []
-    for line_number, row in enumerate(rows, start=2):
-        kind = (row.get("kind") or "").strip()
-        if kind not in OVERRIDE_KINDS:
-            raise InputFileError(
-                f"{path}:{line_number}: kind {kind!r} is not one of {', '.join(OVERRIDE_KINDS)}."
-            )
-        try:
-            day = dt.date.fromisoformat((row.get("day") or "").strip())
-        except ValueError as err:
-            raise InputFileError(
-                f"{path}:{line_number}: day {row.get('day')!r} is not a date like 2025-12-24."
-            ) from err
-        overrides.append(
-            {
-                "day": day,
-                "scope": (row.get("opd_code") or "").strip(),
-                "kind": kind,
-                "name": (row.get("name") or "").strip() or kind,
-                "source": LOCAL_SOURCE,
-            }
-        )
-    return overrides
 
 
 def apply_overrides(conn: Connection, overrides: list[dict]) -> int:

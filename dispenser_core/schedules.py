@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from dispenser_core.exceptions import InputFileError
+from dispenser_core.sources.records import ReadResult, Rejection
 from dispenser_core.storage.frames import read_frame
 from dispenser_core.storage.schema import schedule_assignments, shifts, work_schedules
 from dispenser_core.storage.upsert import upsert
@@ -33,30 +35,131 @@ SETTINGS = {
     "observes_holidays": True,
 }
 KEYS = ["schedule_code", "weekday", "effective_from"]
+WEEKDAYS = tuple(str(day) for day in range(7))  # 0 = Monday .. 6 = Sunday, as date.weekday()
+CODE_LENGTH = work_schedules.c.schedule_code.type.length
 
 
-def _time(text: str, where: str) -> dt.time:
+class _ScheduleProblem(Exception):
+    """Why one schedule of a file cannot be stored; the file's other schedules still can."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _day(value, where: str) -> dt.date:
+    if value is None:
+        raise _ScheduleProblem("missing_value", f"{where} is missing")
     try:
-        return dt.time.fromisoformat(text)
-    except ValueError as err:
-        raise InputFileError(f"{where}: {text!r} is not a time like 07:30.") from err
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError) as err:
+        raise _ScheduleProblem(
+            "invalid_date", f"{where} {value!r} is not a date like 2025-03-03"
+        ) from err
 
 
-def _rows_of(code: str, definition: dict) -> list[dict]:
-    settings = SETTINGS | definition.get("settings", {})
-    unknown = sorted(set(settings) - set(SETTINGS))
-    if unknown:
-        raise InputFileError(
-            f"Schedule {code!r}: unknown settings {unknown}; known: {sorted(SETTINGS)}."
+def _time(value, where: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(value)
+    except (TypeError, ValueError) as err:
+        raise _ScheduleProblem(
+            "invalid_time", f"{where}: {value!r} is not a time like 07:30"
+        ) from err
+
+
+def _weekday(key: str, where: str) -> int:
+    if key not in WEEKDAYS:
+        raise _ScheduleProblem(
+            "invalid_weekday",
+            f"{where}: weekday {key!r} is not one of 0 (Monday) to 6 (Sunday)",
         )
-    base = {"schedule_code": code, "is_roster": bool(definition.get("roster")), **settings}
-    start = dt.date.fromisoformat(definition["effective_from"])
-    end = (
-        dt.date.fromisoformat(definition["effective_to"])
-        if definition.get("effective_to")
-        else None
-    )
+    return int(key)
 
+
+def _hours(days, where: str) -> list[tuple[int, dt.time, dt.time]]:
+    """Weekday, start and end of each worked day of a ``days`` mapping."""
+    if not isinstance(days, dict):
+        raise _ScheduleProblem(
+            "missing_value", f"{where} must map weekday (0 = Monday) to [start, end]"
+        )
+    hours = []
+    for key, pair in days.items():
+        weekday = _weekday(key, where)
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise _ScheduleProblem(
+                "invalid_time", f"{where}: weekday {key} {pair!r} is not [start, end]"
+            )
+        at = f"{where} weekday {key}"
+        hours.append((weekday, _time(pair[0], at), _time(pair[1], at)))
+    return hours
+
+
+def _fits(default, value) -> bool:
+    """Whether ``value`` has the type of a setting whose default is ``default``."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if value is None:
+        return default is None
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _settings(definition: dict) -> dict:
+    given = definition.get("settings", {})
+    if not isinstance(given, dict):
+        raise _ScheduleProblem("invalid_setting", "settings must map a setting's name to a value")
+    unknown = sorted(set(given) - set(SETTINGS))
+    if unknown:
+        raise _ScheduleProblem(
+            "unknown_setting", f"unknown settings {unknown}; known: {sorted(SETTINGS)}"
+        )
+    wrong = sorted(name for name, value in given.items() if not _fits(SETTINGS[name], value))
+    if wrong:
+        raise _ScheduleProblem(
+            "invalid_setting",
+            f"settings {wrong} must be whole minutes (null where the default is), "
+            "observes_holidays true or false",
+        )
+    return SETTINGS | given
+
+
+def _periods(definition: dict, start: dt.date, end: dt.date | None) -> list[tuple]:
+    """The usual hours and each special period: (hours, first day, last day, name)."""
+    periods = [(_hours(definition.get("days"), "days"), start, end, None)]
+    special = definition.get("special_periods", [])
+    if not isinstance(special, list):
+        raise _ScheduleProblem("invalid_schedule", "special_periods must be a list of periods")
+    for period in special:
+        name = period.get("name") if isinstance(period, dict) else None
+        if not name:
+            raise _ScheduleProblem("missing_value", "a special period has no name")
+        where = f"special period {name!r}"
+        first, last = (
+            _day(period.get("from"), f"{where} from"),
+            _day(period.get("to"), f"{where} to"),
+        )
+        periods.append((_hours(period.get("days"), f"{where} days"), first, last, name))
+    return periods
+
+
+def _rows_of(code: str, definition) -> list[dict]:
+    if not isinstance(definition, dict):
+        raise _ScheduleProblem("invalid_schedule", "is not an object with effective_from and days")
+    if len(code) > CODE_LENGTH:
+        raise _ScheduleProblem("invalid_code", f"the code is longer than {CODE_LENGTH} characters")
+    base = {
+        "schedule_code": code,
+        "is_roster": bool(definition.get("roster")),
+        **_settings(definition),
+    }
+    start = _day(definition.get("effective_from"), "effective_from")
+    end = (
+        _day(definition["effective_to"], "effective_to") if definition.get("effective_to") else None
+    )
+    if end and end < start:
+        raise _ScheduleProblem(
+            "range_reversed", f"effective_to {end} is before effective_from {start}"
+        )
     if base["is_roster"]:
         return [
             {
@@ -69,36 +172,38 @@ def _rows_of(code: str, definition: dict) -> list[dict]:
                 "period_name": None,
             }
         ]
-
-    rows = []
-    periods = [(definition["days"], start, end, None)] + [
-        (p["days"], dt.date.fromisoformat(p["from"]), dt.date.fromisoformat(p["to"]), p["name"])
-        for p in definition.get("special_periods", [])
+    rows = [
+        {
+            **base,
+            "weekday": weekday,
+            "effective_from": first,
+            "effective_to": last,
+            "period_name": name,
+            "start_time": opens,
+            "end_time": closes,
+        }
+        for hours, first, last, name in _periods(definition, start, end)
+        for weekday, opens, closes in hours
     ]
-    for days, first, last, name in periods:
-        for weekday, (opens, closes) in days.items():
-            rows.append(
-                {
-                    **base,
-                    "weekday": int(weekday),
-                    "effective_from": first,
-                    "effective_to": last,
-                    "period_name": name,
-                    "start_time": _time(opens, f"schedule {code}"),
-                    "end_time": _time(closes, f"schedule {code}"),
-                }
-            )
+    if len({(row["weekday"], row["effective_from"]) for row in rows}) < len(rows):
+        # A weekday's hours are stored once per start date; two would overwrite each other.
+        raise _ScheduleProblem(
+            "overlapping_periods", "two periods start on the same day; give each its own start"
+        )
     return rows
 
 
 def schedule_rows(definitions: dict) -> list[dict]:
-    """Rows of ``work_schedules`` from a schedule file's content."""
-    return [
-        row
-        for code, definition in definitions.items()
-        if not code.startswith("_")
-        for row in _rows_of(code, definition)
-    ]
+    """Rows of ``work_schedules`` from a schedule file's content (every schedule must be good)."""
+    rows = []
+    for code, definition in definitions.items():
+        if code.startswith("_"):
+            continue
+        try:
+            rows.extend(_rows_of(code, definition))
+        except _ScheduleProblem as problem:
+            raise InputFileError(f"Schedule {code!r}: {problem.detail}.") from problem
+    return rows
 
 
 def bundled_schedules() -> list[dict]:
@@ -107,15 +212,71 @@ def bundled_schedules() -> list[dict]:
     return schedule_rows(json.loads(text))
 
 
-def read_schedule_file(path: Path) -> list[dict]:
+def read_schedule_file(path: Path) -> ReadResult:
+    """A schedule file shaped like ``rules/schedules.json``: one entry per schedule code (an
+    entry whose code starts with ``_`` is a comment). Each schedule is checked on its own,
+    weekdays 0 (Monday) to 6 (Sunday); one with a problem is rejected whole with its reason and
+    the line of its code, the others are read. Each of ``rows`` is the list of one schedule's
+    rows."""
+    entries = _entries(_schedule_text(path))
+    last_line = {code: line for line, code, _ in entries}
+    result = ReadResult()
+    for line, code, definition in entries:
+        if code.startswith("_"):
+            continue
+        result.lines_read += 1
+        raw = json.dumps({code: definition}, ensure_ascii=False)
+        try:
+            rows = _rows_once(code, definition, line, last_line[code])
+        except _ScheduleProblem as problem:
+            detail = f"schedule {code}: {problem.detail}"
+            result.rejected.append(Rejection(line, raw, problem.reason, detail))
+            continue
+        result.rows.append(rows)
+        result.row_lines.append(line)
+        result.row_raw.append(raw)
+    return result
+
+
+def _rows_once(code: str, definition, line: int, last_line: int) -> list[dict]:
+    # json.loads would keep the last of two entries of one code silently; say so instead.
+    if line != last_line:
+        raise _ScheduleProblem(
+            "duplicate_in_file", f"appears again on line {last_line}, which is the one loaded"
+        )
+    return _rows_of(code, definition)
+
+
+def _schedule_text(path: Path) -> str:
+    """The text of a schedule file, refused whole unless it is a JSON object."""
     try:
-        return schedule_rows(json.loads(Path(path).read_text(encoding="utf-8")))
-    except (OSError, json.JSONDecodeError, KeyError, ValueError) as err:
-        if isinstance(err, InputFileError):
-            raise
+        text = Path(path).read_text(encoding="utf-8-sig")
+        content = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputFileError(
             f"Cannot read the schedule file {path}: {err}. It follows rules/schedules.json."
         ) from err
+    if not isinstance(content, dict):
+        raise InputFileError(
+            f"{path} is not a JSON object of schedules by code; it follows rules/schedules.json."
+        )
+    return text
+
+
+def _entries(text: str) -> list[tuple[int, str, object]]:
+    """(line, code, definition) of each top-level entry of a JSON object already known to be
+    valid: json.loads gives no positions, and a rejection names the line of its schedule."""
+    decoder, space = json.JSONDecoder(), re.compile(r"[ \t\n\r]*")
+    at = space.match(text, text.index("{") + 1).end()
+    entries = []
+    while text[at] != "}":
+        line = text.count("\n", 0, at) + 1
+        code, at = decoder.raw_decode(text, at)
+        definition, at = decoder.raw_decode(text, space.match(text, text.index(":", at) + 1).end())
+        entries.append((line, code, definition))
+        at = space.match(text, at).end()
+        at = space.match(text, at + 1).end() if text[at] == "," else at
+    return entries
 
 
 def seed_schedules(conn: Connection, rows: list[dict] | None = None) -> None:

@@ -1,4 +1,11 @@
-"""CSV files of the roster, the work units and the absence records."""
+"""CSV files of the work units, the roster, the absence records, shifts, schedule assignments
+and local calendar overrides.
+
+A reader checks each row on its own and hands back the good rows and the rejected ones with
+their reason; only a file that cannot be read at all (wrong columns, not text, another kind of
+file) is refused whole. Checks that need the database (a unit or schedule that must exist) are
+the loader's.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,9 @@ import csv
 import datetime as dt
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dispenser_core.calendar import OVERRIDE_KINDS
 from dispenser_core.exceptions import InputFileError
 from dispenser_core.sources.attlog import normalise_pin
 from dispenser_core.sources.records import ReadResult, Rejection
@@ -30,6 +39,13 @@ ABSENCE_KINDS = {
 UNIT_COLUMNS = ("opd_code", "opd_name")
 ROSTER_COLUMNS = ("nip", "name", "opd_code", "start_date")
 ABSENCE_COLUMNS = ("nip", "kind", "start_date", "end_date")
+SHIFT_COLUMNS = ("nip", "day", "start", "end")
+ASSIGNMENT_COLUMNS = ("schedule", "effective_from")
+CALENDAR_COLUMNS = ("day", "kind")
+# A unit names its head in head_nip; a file with a person's own columns lists people, and
+# loading it as units would replace every unit's head with nothing.
+PERSON_COLUMNS = ("nip", "pin")
+INDONESIAN_ZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 
 
 class _RowProblem(Exception):
@@ -39,8 +55,11 @@ class _RowProblem(Exception):
         self.detail = detail
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[tuple[int, str]]]:
-    """The rows of a CSV file, and the line number and raw text of each."""
+def _read_csv(
+    path: Path, required: tuple[str, ...], foreign: tuple[str, ...] = ()
+) -> tuple[list[dict], list[tuple[int, str]]]:
+    """The rows of a CSV file, and the line number and raw text of each; a header without the
+    ``required`` columns or with a ``foreign`` one is refused."""
     try:
         text = path.read_bytes()
     except OSError as err:
@@ -55,11 +74,7 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[t
     lines = decoded.splitlines()
     reader = csv.DictReader(lines)
     header = [name.strip() for name in (reader.fieldnames or [])]
-    missing = [name for name in required if name not in header]
-    if missing:
-        raise InputFileError(
-            f"{path} lacks the column(s) {', '.join(missing)}; its header is {header or 'empty'}."
-        )
+    _check_header(path, header, required, foreign)
     reader.fieldnames = header
     rows, sources = [], []
     for row in reader:
@@ -67,6 +82,36 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict], list[t
         # The reader skips blank lines, so a row's place in the list is not its line.
         sources.append((reader.line_num, lines[reader.line_num - 1]))
     return rows, sources
+
+
+def _check_header(
+    path: Path, header: list[str], required: tuple[str, ...], foreign: tuple[str, ...]
+) -> None:
+    # Another kind of file is named first: its missing columns would only mislead.
+    found = [name for name in foreign if name in header]
+    if found:
+        kind = _seems_to_be(header)
+        raise InputFileError(
+            f"{path} has the column(s) {', '.join(found)}: it looks like a {kind} file, not the "
+            f"kind given. Nothing was loaded; if it is a {kind} file, run "
+            f"`dispenser import {kind} {path}`."
+        )
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InputFileError(
+            f"{path} lacks the column(s) {', '.join(missing)}; its header is {header or 'empty'}."
+        )
+
+
+def _seems_to_be(header: list[str]) -> str:
+    """The kind of file whose required columns ``header`` has (a roster when none fits)."""
+    kinds = (
+        ("roster", ROSTER_COLUMNS),
+        ("absences", ABSENCE_COLUMNS),
+        ("shifts", SHIFT_COLUMNS),
+        ("schedule-assignments", ASSIGNMENT_COLUMNS),
+    )
+    return next((kind for kind, columns in kinds if set(columns) <= set(header)), "roster")
 
 
 def _date(row: dict, column: str, required: bool = True) -> dt.date | None:
@@ -92,8 +137,10 @@ def _nip(row: dict, column: str = "nip", required: bool = True) -> str | None:
     return value
 
 
-def _read_rows(path: Path, required: tuple[str, ...], parse) -> ReadResult:
-    rows, sources = _read_csv(path, required)
+def _read_rows(
+    path: Path, required: tuple[str, ...], parse, foreign: tuple[str, ...] = ()
+) -> ReadResult:
+    rows, sources = _read_csv(path, required, foreign)
     return _parse_rows(rows, sources, parse)
 
 
@@ -116,9 +163,24 @@ def _unit(row: dict) -> dict:
         "opd_code": row["opd_code"],
         "name": row["opd_name"] or row["opd_code"],
         "head_nip": _nip(row, "head_nip", required=False),
-        "timezone": row.get("timezone") or "Asia/Jakarta",
+        "timezone": _timezone(row),
         "schedule_code": row.get("schedule") or None,
     }
+
+
+def _timezone(row: dict) -> str:
+    # Checked here because every later punch of the unit is placed in this zone: a bad name
+    # would make each attlog load fail instead of this one row.
+    name = row.get("timezone") or "Asia/Jakarta"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise _RowProblem(
+            "invalid_timezone",
+            f"timezone {name!r} is not an IANA time zone; Indonesia's are "
+            f"{', '.join(INDONESIAN_ZONES)} (blank: Asia/Jakarta)",
+        ) from err
+    return name
 
 
 def _employee(row: dict) -> dict:
@@ -165,13 +227,23 @@ def _absence(row: dict) -> dict:
 
 
 def read_units(path: Path) -> ReadResult:
-    """Work units: ``opd_code, opd_name`` and optionally ``head_nip, timezone``."""
-    return _read_rows(path, UNIT_COLUMNS, _unit)
+    """Work units: ``opd_code, opd_name`` and optionally ``head_nip, timezone, schedule``.
+
+    ``timezone`` is an IANA name (blank: Asia/Jakarta); a row with another is rejected
+    (``invalid_timezone``). A file with a ``nip`` or ``pin`` column lists people, not units, and
+    is refused whole, naming the kind it seems to be. A code listed twice is the loader's to
+    reject (``duplicate_in_file``; the last row is loaded)."""
+    return _read_rows(path, UNIT_COLUMNS, _unit, foreign=PERSON_COLUMNS)
 
 
 def read_roster(path: Path) -> ReadResult:
     """Employees: ``nip, name, opd_code, start_date`` and optionally ``pin, opd_name, grade,
-    position, supervisor_nip, employment_type, schedule, end_date``."""
+    position, supervisor_nip, employment_type, schedule, end_date``.
+
+    A row whose ``supervisor_nip`` is the employee's own NIP is loaded as written and not
+    rejected: it is how a source says "no supervisor above this person in the roster", and
+    notices then go to the unit head (see ``supervisors.supervisor_of``). The loader logs a
+    warning with the count and lines of such rows, so the person loading sees them."""
     return _read_rows(path, ROSTER_COLUMNS, _employee)
 
 
@@ -192,10 +264,6 @@ def parse_records(kind: str, records: list[dict]) -> ReadResult:
     ]
     sources = [(number, str(record)[:500]) for number, record in enumerate(records, start=1)]
     return _parse_rows(rows, sources, PARSERS[kind])
-
-
-SHIFT_COLUMNS = ("nip", "day", "start", "end")
-ASSIGNMENT_COLUMNS = ("schedule", "effective_from")
 
 
 def _clock(row: dict, column: str) -> dt.time:
@@ -240,5 +308,25 @@ def read_shifts(path: Path) -> ReadResult:
 
 def read_schedule_assignments(path: Path) -> ReadResult:
     """Dated schedules: ``schedule, effective_from`` with ``nip`` or ``opd_code``, and optionally
-    ``effective_to``."""
+    ``effective_to``. Whether the schedule, unit and employee exist is the loader's to check."""
     return _read_rows(path, ASSIGNMENT_COLUMNS, _assignment)
+
+
+def _override(row: dict) -> dict:
+    if row["kind"] not in OVERRIDE_KINDS:
+        raise _RowProblem(
+            "unknown_kind", f"kind {row['kind']!r} is not one of {', '.join(OVERRIDE_KINDS)}"
+        )
+    return {
+        "day": _date(row, "day"),
+        "opd_code": row.get("opd_code", ""),
+        "kind": row["kind"],
+        "name": row.get("name") or row["kind"],
+    }
+
+
+def read_calendar_overrides(path: Path) -> ReadResult:
+    """A local calendar: ``day, kind`` and optionally ``name, opd_code`` (blank: the decision
+    holds for every unit). Kind is holiday, collective_leave or working. Whether the unit exists
+    is the loader's to check."""
+    return _read_rows(path, CALENDAR_COLUMNS, _override)
