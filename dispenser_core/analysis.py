@@ -56,7 +56,7 @@ def _period(value, today: dt.date, problems: list[str]) -> Period | None:
             "seperti 2025."
         )
         return None
-    if period.start > today:
+    if not period.has_started(today):
         problems.append(
             f"Periode {period.label_id} belum dimulai (hari ini {tanggal(today)}): "
             "pilih periode yang sudah berjalan atau sudah lewat."

@@ -6,6 +6,7 @@ Examples::
     dispenser import roster roster.csv
     dispenser import attlog attlog.dat
     dispenser recap --period 2022-12 --format csv
+    dispenser units                         # the unit codes --unit accepts
     dispenser run --period 2025-11          # everything before approval, without Airflow
     dispenser audit verify
 """
@@ -16,12 +17,15 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from dispenser_core import audit, pipeline, reports
+from dispenser_core.drafts import STATUSES
 from dispenser_core.exceptions import DispenserError
-from dispenser_core.loading import SOURCE_KINDS
+from dispenser_core.loading import SOURCE_KINDS, declare_synced
 from dispenser_core.periods import Period
 from dispenser_core.settings import load_settings
 from dispenser_core.storage.db import connect
@@ -29,6 +33,12 @@ from dispenser_core.storage.db import connect
 log = logging.getLogger("dispenser")
 
 FORMATS = ("table", "csv", "json")
+# What a shell reports for a program ended by a closed pipe: 128 + SIGPIPE.
+EXIT_BROKEN_PIPE = 141
+
+
+class ArgumentRefused(DispenserError):
+    """An argument names a unit that does not exist or a period that has not started."""
 
 
 def _period(text: str) -> Period:
@@ -74,8 +84,41 @@ def _local_time(text: str) -> dt.datetime:
         ) from err
 
 
+def _today(settings) -> dt.date:
+    return dt.datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def _refuse_unstarted(period: Period, today: dt.date) -> None:
+    """The rule of the "Analisis Disiplin" form: a period is judged only once it has begun."""
+    if not period.has_started(today):
+        raise ArgumentRefused(
+            f"Period {period} has not started yet (today is {today} in the agency's time zone): "
+            "choose a month or year that is running or over."
+        )
+
+
+def _refuse_unknown_units(engine, wanted: tuple[str, ...]) -> None:
+    if not wanted:
+        return
+    with connect(engine) as conn:
+        known = reports.unit_names(conn)
+    unknown = sorted(set(wanted) - set(known))
+    if unknown and not known:
+        raise ArgumentRefused(
+            f"Unknown unit {', '.join(unknown)}: no unit is loaded yet; load them first "
+            "(dispenser import units FILE)."
+        )
+    if unknown:
+        raise ArgumentRefused(
+            f"Unknown unit {', '.join(unknown)}: the known unit codes are "
+            f"{', '.join(sorted(known))} (dispenser units lists them with their names)."
+        )
+
+
 def _cmd_recap(args, settings) -> int:
+    _refuse_unstarted(args.period, _today(settings))
     engine = pipeline.prepare(settings, create=False)
+    _refuse_unknown_units(engine, tuple(args.unit or ()))
     if args.rebuild:
         pipeline.recap(engine, args.period)
     else:
@@ -88,18 +131,15 @@ def _cmd_recap(args, settings) -> int:
             "attendance first (dispenser import roster FILE, dispenser import attlog FILE).",
             file=sys.stderr,
         )
+    headers = reports.RECAP_HEADERS_ID
     if args.by_unit:
-        rows = reports.unit_rows(rows)
-    headers = (
-        reports.RECAP_HEADERS_ID | {"employees": "PEGAWAI"}
-        if args.by_unit
-        else reports.RECAP_HEADERS_ID
-    )
+        rows, headers = reports.unit_rows(rows), reports.UNIT_HEADERS_ID
     sys.stdout.write(reports.render(rows, args.format, headers, columns=reports.RECAP_FIELDS))
     return 0
 
 
 def _cmd_candidates(args, settings) -> int:
+    _refuse_unstarted(args.period, _today(settings))
     engine = pipeline.prepare(settings, create=False)
     pipeline.ensure_recap(engine, args.period)
     pipeline.find_candidates(engine, args.period, settings.appreciation_top_per_unit)
@@ -114,19 +154,30 @@ def _cmd_candidates(args, settings) -> int:
 def _cmd_drafts(args, settings) -> int:
     engine = pipeline.prepare(settings, create=False)
     with connect(engine) as conn:
-        rows = reports.draft_rows(conn, args.status)
-    sys.stdout.write(reports.render(rows, args.format))
+        every_draft = reports.draft_rows(conn)
+    rows = [r for r in every_draft if not args.status or r["status"] == args.status]
+    shown, headers = reports.local_draft_rows(rows, settings.timezone, args.format)
+    sys.stdout.write(reports.render(shown, args.format, headers))
     if args.format == "table":
-        print(reports.pending_summary(rows if not args.status else []))
+        print(reports.pending_summary(every_draft, settings.timezone))
+    return 0
+
+
+def _cmd_units(args, settings) -> int:
+    engine = pipeline.prepare(settings, create=False)
+    with connect(engine) as conn:
+        rows = [{"opd_code": c, "name": n} for c, n in sorted(reports.unit_names(conn).items())]
+    sys.stdout.write(reports.render(rows, args.format, reports.UNIT_LIST_HEADERS_ID))
     return 0
 
 
 def _cmd_run(args, settings) -> int:
+    _refuse_unstarted(args.period, _today(settings))
     engine = pipeline.prepare(settings)
     drafts = pipeline.run_until_approval(engine, settings, args.period, actor="cli")
     with connect(engine) as conn:
         rows = reports.recap_rows(conn, args.period)
-        sys.stdout.write(reports.render(reports.unit_rows(rows), "table", reports.RECAP_HEADERS_ID))
+        sys.stdout.write(reports.render(reports.unit_rows(rows), "table", reports.UNIT_HEADERS_ID))
         sys.stdout.write(reports.render(reports.candidate_report_rows(conn, args.period), "table"))
     print(f"Drafts saved for {args.period}: {drafts or 'none'} (approve them in Airflow).")
     return 0
@@ -175,6 +226,46 @@ def _cmd_sample_city(args, settings) -> int:
     return 0
 
 
+def _cmd_pull(args, settings) -> int:
+    overrides = {"base_url": args.url} if args.url else {}
+    config = pipeline.api_config(settings, **overrides)
+    if config is None:
+        raise ArgumentRefused(
+            "No attendance API is configured: give --url, or set DISPENSER_API_URL (and "
+            "DISPENSER_API_TOKEN, or DISPENSER_API_LOGIN and DISPENSER_API_PASSWORD)."
+        )
+    engine = pipeline.prepare(settings)
+    for summary in pipeline.pull_api(engine, settings, config, source=args.source):
+        print(summary.describe())
+        if summary.rows_rejected and not summary.already_loaded:
+            _show_rejections(engine, summary.batch_id)
+    return 0
+
+
+def _cmd_sync_source(args, settings) -> int:
+    engine = pipeline.prepare(settings, create=False)
+    with connect(engine) as conn:
+        print(declare_synced(conn, args.source, args.synced_until).describe())
+    return 0
+
+
+def _cmd_attendance_api(args, settings) -> int:
+    from dispenser_core.local.attendance_api import make_server
+
+    server = make_server(args.port, args.token, args.login, args.password)
+    if args.data:
+        records = json.loads(Path(args.data).read_text(encoding="utf-8"))
+        server.state.load(records)
+    print(f"Attendance API on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def _cmd_notification_service(args, settings) -> int:
     from dispenser_core.local.notification_service import make_server
 
@@ -192,6 +283,7 @@ def _cmd_notification_service(args, settings) -> int:
 def _cmd_demo(args, settings) -> int:
     from dispenser_core.local.demo import run_demo
 
+    _refuse_unstarted(args.period, _today(settings))
     return run_demo(settings, port=args.port, period=args.period, keep_running=not args.no_wait)
 
 
@@ -245,9 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     found.set_defaults(run=_cmd_candidates)
 
     drafts = commands.add_parser("drafts", help="list drafts and the pending summary")
-    drafts.add_argument("--status")
+    drafts.add_argument("--status", choices=STATUSES, help="only drafts in this state")
     drafts.add_argument("--format", choices=FORMATS, default="table")
     drafts.set_defaults(run=_cmd_drafts)
+
+    units = commands.add_parser("units", help="list the unit codes (OPD) and their names")
+    units.add_argument("--format", choices=FORMATS, default="table")
+    units.set_defaults(run=_cmd_units)
 
     run = commands.add_parser("run", help="load the inbox and run everything before approval")
     run.add_argument("--period", type=_period, required=True)
@@ -268,6 +364,31 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=2025)
     sample.set_defaults(run=_cmd_sample_city)
 
+    pull = commands.add_parser(
+        "pull", help="pull roster, absences and new punches from the attendance API"
+    )
+    pull.add_argument("--url", help="the API's base URL (default: DISPENSER_API_URL)")
+    pull.add_argument("--source", default="api", help="the name its punches are kept under")
+    pull.set_defaults(run=_cmd_pull)
+
+    sync = commands.add_parser(
+        "sync-source",
+        help="declare that a punch source has delivered everything up to a time (no new file)",
+    )
+    sync.add_argument("--source", required=True, help="the source named at import")
+    sync.add_argument("--synced-until", type=_local_time, required=True)
+    sync.set_defaults(run=_cmd_sync_source)
+
+    api = commands.add_parser(
+        "attendance-api", help="run the local stand-in of a city's attendance API"
+    )
+    api.add_argument("--port", type=int, default=8766)
+    api.add_argument("--token", default="", help="bearer token it requires")
+    api.add_argument("--login", default="", help="or basic credentials")
+    api.add_argument("--password", default="")
+    api.add_argument("--data", help="JSON file of employees, absences and punches to serve")
+    api.set_defaults(run=_cmd_attendance_api)
+
     service = commands.add_parser(
         "notification-service", help="run the local stand-in of the ASN notification gateway"
     )
@@ -286,18 +407,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # The command prints what it did; the loader's own line is for task logs.
-    if not args.verbose:
-        logging.getLogger("dispenser_core.loading").setLevel(logging.WARNING)
+def _configure_logging(verbose: bool) -> None:
+    # The command prints what it did; the loader's own line is for task logs, and
+    # great_expectations' info lines (hundreds a run) say nothing a user can act on.
+    level = logging.NOTSET if verbose else logging.WARNING
+    for name in ("dispenser_core.loading", "great_expectations"):
+        logging.getLogger(name).setLevel(level)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def _silence_closed_stdout() -> None:
+    # Python flushes stdout again at exit; pointing it at devnull keeps that flush from
+    # printing a second BrokenPipeError.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
     try:
-        return args.run(args, load_settings())
+        status = args.run(args, load_settings())
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader of a pipe stopped early (`dispenser drafts | head -1`): nothing is wrong.
+        _silence_closed_stdout()
+        return EXIT_BROKEN_PIPE
     except DispenserError as err:
         print(f"dispenser: {err}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from dispenser_core.calendar import apply_overrides, read_overrides
+from dispenser_core.calendar import LOCAL_SOURCE, apply_overrides
 from dispenser_core.exceptions import InputFileError
 from dispenser_core.punch_store import DEFAULT_PUNCH_SOURCE, store_punches
 from dispenser_core.schedules import read_schedule_file, seed_schedules
@@ -25,6 +25,7 @@ from dispenser_core.sources.office_exports import read_office_export
 from dispenser_core.sources.records import ReadResult, Rejection
 from dispenser_core.sources.tables import (
     read_absences,
+    read_calendar_overrides,
     read_roster,
     read_schedule_assignments,
     read_shifts,
@@ -38,6 +39,7 @@ from dispenser_core.storage.schema import (
     schedule_assignments,
     shifts,
     supervisor_history,
+    work_schedules,
     work_units,
 )
 from dispenser_core.storage.upsert import insert_new, upsert
@@ -46,7 +48,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_KINDS = ("units", "roster", "absences", "attlog", "punch_export")
 # Batches that hold punches: terminal files, office spreadsheets, pulls from an API.
-PUNCH_KINDS = ("attlog", "punch_export", "api_punches")
+# Batches that say how far a punch source has delivered; "source_sync" carries no punch, only
+# an operator's word that a source has nothing more up to a time (see declare_synced).
+PUNCH_KINDS = ("attlog", "punch_export", "api_punches", "source_sync")
 _A_PUNCH = {
     "attlog": "an attlog punch",
     "punch_export": "a punch of an office export",
@@ -166,59 +170,131 @@ def _load(conn: Connection, source_kind: str, path: Path, read, store) -> LoadSu
     return _store_batch(conn, source_kind, path.name, sha, read(path), store)
 
 
-def _last_per_key(rows: list[dict], key: str) -> list[dict]:
-    # A file may list a key twice; its last row wins, as a person reading it top-down expects.
-    return list({row[key]: row for row in rows}.values())
-
-
 def _store_units(conn: Connection, batch_id: int, result: ReadResult):
-    upsert(conn, work_units, _last_per_key(result.rows, "opd_code"), ["opd_code"])
-    return len(result.rows), [], {}
+    keep, rejected = _duplicates_in_file(result, "opd_code")
+    upsert(conn, work_units, [result.rows[index] for index in keep], ["opd_code"])
+    return len(keep), rejected, {}
 
 
-def _duplicates_in_file(result: ReadResult, key: str) -> tuple[list[int], list[Rejection]]:
-    """Positions of the rows to keep (the last of each key) and rejections for the others."""
-    last = {row[key]: index for index, row in enumerate(result.rows)}
+def _store_units_named_by_roster(conn: Connection, batch_id: int, result: ReadResult):
+    """Units an API's roster names: new ones are added; a known unit keeps its head, zone and
+    schedule, which only a units file sets."""
+    return insert_new(conn, work_units, result.rows, ["opd_code"]), [], {}
+
+
+def _duplicates_in_file(result: ReadResult, *keys: str) -> tuple[list[int], list[Rejection]]:
+    """Positions of the rows to keep and rejections for the others: a file may list a key twice,
+    and its last row wins, as a person reading it top-down expects."""
+    last = {tuple(row[k] for k in keys): index for index, row in enumerate(result.rows)}
     keep, rejected = [], []
     for index, row in enumerate(result.rows):
-        if last[row[key]] == index:
+        kept = last[tuple(row[k] for k in keys)]
+        if kept == index:
             keep.append(index)
-        else:
-            rejected.append(
-                Rejection(
-                    result.row_lines[index],
-                    result.row_raw[index],
-                    "duplicate_in_file",
-                    f"{key} {row[key]} appears again on line {result.row_lines[last[row[key]]]}, "
-                    "which is the one loaded",
-                )
+            continue
+        named = " and ".join(f"{k} {row[k]}" for k in keys if row[k] not in (None, ""))
+        rejected.append(
+            _rejection(
+                result,
+                index,
+                "duplicate_in_file",
+                f"{named} appears again on line {result.row_lines[kept]}, which is the one loaded",
             )
+        )
     return keep, rejected
+
+
+def _rejection(result: ReadResult, index: int, reason: str, detail: str) -> Rejection:
+    """A rejection, found by the loader, of the row at ``index`` of ``result``."""
+    return Rejection(result.row_lines[index], result.row_raw[index], reason, detail)
+
+
+def _known_units(conn: Connection) -> set[str]:
+    return set(conn.scalars(select(work_units.c.opd_code)))
+
+
+def _unknown_unit(code: str) -> str:
+    return (
+        f"opd_code {code} is not a known unit; import the units file first "
+        "(dispenser import units FILE)"
+    )
 
 
 def _store_roster(
     conn: Connection, batch_id: int, result: ReadResult, *, as_of: dt.date | None = None
 ):
     keep, rejected = _duplicates_in_file(result, "nip")
-    known_units = set(conn.scalars(select(work_units.c.opd_code)))
-    people = []
+    known_units = _known_units(conn)
+    people, own_supervisor = [], []
     for index in keep:
         row = result.rows[index]
         if row["opd_code"] not in known_units:
             rejected.append(
-                Rejection(
-                    result.row_lines[index],
-                    result.row_raw[index],
-                    "unknown_unit",
-                    f"opd_code {row['opd_code']} is not a known unit; import the units file first "
-                    "(dispenser import units FILE)",
-                )
+                _rejection(result, index, "unknown_unit", _unknown_unit(row["opd_code"]))
             )
             continue
         people.append({k: v for k, v in row.items() if k != "opd_name"})
+        if row["supervisor_nip"] == row["nip"]:
+            own_supervisor.append(result.row_lines[index])
+    people, pin_clashes = _one_employee_per_pin(conn, people, result)
+    rejected += pin_clashes
     upsert(conn, employees, people, ["nip"])
     _record_supervisors(conn, people, as_of)
+    _warn_own_supervisor(batch_id, own_supervisor)
     return len(people), rejected, {}
+
+
+def _one_employee_per_pin(conn: Connection, people: list[dict], result: ReadResult):
+    """The employees whose PIN no one else holds, and rejections for the others.
+
+    A terminal PIN names one employee city-wide (punches are matched by it). In the file, the
+    last row with a PIN keeps it, as for a NIP listed twice. Against the database, a PIN stays
+    with an employee this file does not list, unless they left before the newcomer joined
+    (terminals hand a leaver's PIN on). Employees the file lists give up their old PINs, so two
+    people may swap PINs in one roster.
+    """
+    index_of = {row["nip"]: index for index, row in enumerate(result.rows)}
+    last_with_pin = {person["pin"]: person["nip"] for person in people if person.get("pin")}
+    others = conn.execute(
+        select(employees.c.pin, employees.c.nip, employees.c.end_date).where(
+            employees.c.pin.in_(list(last_with_pin)),
+            employees.c.nip.not_in([person["nip"] for person in people]),
+        )
+    ).all()
+    held = {pin: (nip, left) for pin, nip, left in others}
+
+    kept, rejected, handed_on = [], [], []
+    for person in people:
+        pin, nip = person.get("pin"), person["nip"]
+        holder, left = held.get(pin, (None, None))
+        if holder and left is not None and left < person["start_date"]:
+            handed_on.append(holder)
+            holder = None
+        holder = holder or (last_with_pin.get(pin) if pin else nip)
+        if holder != nip:
+            detail = (
+                f"PIN {pin} is NIP {holder}'s; a terminal PIN names one employee. Give one of "
+                "them another PIN (where units' terminals reuse PINs, number them city-wide)."
+            )
+            rejected.append(_rejection(result, index_of[nip], "duplicate_pin", detail))
+            continue
+        kept.append(person)
+    released = handed_on + [person["nip"] for person in kept]
+    conn.execute(update(employees).where(employees.c.nip.in_(released)).values(pin=None))
+    return kept, rejected
+
+
+def _warn_own_supervisor(batch_id: int, lines: list[int], shown: int = 10) -> None:
+    # Loaded, not rejected (see read_roster), but said aloud: it may also be a typing mistake.
+    if lines:
+        log.warning(
+            "Roster batch %s: %s row(s) name the employee as their own supervisor (line %s); "
+            "their notices go to the unit head. Correct supervisor_nip in the roster if that "
+            "is not meant.",
+            batch_id,
+            len(lines),
+            ", ".join(map(str, lines[:shown])) + (", ..." if len(lines) > shown else ""),
+        )
 
 
 def _record_supervisors(conn: Connection, people: list[dict], as_of: dt.date | None) -> None:
@@ -296,22 +372,33 @@ def _store_absences(conn: Connection, batch_id: int, result: ReadResult):
     return _rows_of_batch(conn, absences, batch_id), rejected, {}
 
 
-def _read_calendar(path: Path) -> ReadResult:
-    rows = read_overrides(path)
-    return ReadResult(rows=rows, lines_read=len(rows))
-
-
 def _store_calendar(conn: Connection, batch_id: int, result: ReadResult):
-    return apply_overrides(conn, result.rows), [], {}
-
-
-def _read_schedules(path: Path) -> ReadResult:
-    rows = read_schedule_file(path)
-    return ReadResult(rows=rows, lines_read=len(rows))
+    # Two rows for one day and unit would break the day's replacement; the last one wins.
+    keep, rejected = _duplicates_in_file(result, "day", "opd_code")
+    known_units = _known_units(conn)
+    overrides = []
+    for index in keep:
+        row = result.rows[index]
+        if row["opd_code"] and row["opd_code"] not in known_units:
+            rejected.append(
+                _rejection(result, index, "unknown_unit", _unknown_unit(row["opd_code"]))
+            )
+            continue
+        overrides.append(
+            {
+                "day": row["day"],
+                "scope": row["opd_code"],
+                "kind": row["kind"],
+                "name": row["name"],
+                "source": LOCAL_SOURCE,
+            }
+        )
+    return apply_overrides(conn, overrides), rejected, {}
 
 
 def _store_schedules(conn: Connection, batch_id: int, result: ReadResult):
-    seed_schedules(conn, result.rows)
+    # Each entry of result.rows is one schedule: the rows of its weekdays and special periods.
+    seed_schedules(conn, [row for schedule in result.rows for row in schedule])
     return len(result.rows), [], {}
 
 
@@ -322,7 +409,48 @@ def _store_shifts(conn: Connection, batch_id: int, result: ReadResult):
 
 def _store_assignments(conn: Connection, batch_id: int, result: ReadResult):
     keys = ("nip", "opd_code", "effective_from")
-    rows = _last_per_key_pair(result.rows, keys)
+    keep, rejected = _duplicates_in_file(result, *keys)
+    known = _AssignmentTargets.of(conn)
+    rows = []
+    for index in keep:
+        problem = known.problem_of(result.rows[index])
+        if problem:
+            rejected.append(_rejection(result, index, *problem))
+        else:
+            rows.append(result.rows[index])
+    _replace_assignments(conn, rows, keys)
+    return len(rows), rejected, {}
+
+
+@dataclass(frozen=True)
+class _AssignmentTargets:
+    """What an assignment may name: stored schedules, units and employees."""
+
+    schedules: set[str]
+    units: set[str]
+    nips: set[str]
+
+    @classmethod
+    def of(cls, conn: Connection) -> _AssignmentTargets:
+        schedules = set(conn.scalars(select(work_schedules.c.schedule_code).distinct()))
+        return cls(schedules, _known_units(conn), _known_nips(conn))
+
+    def problem_of(self, row: dict) -> tuple[str, str] | None:
+        """The reason and detail to reject ``row`` with, or None when all it names exists."""
+        if row["schedule_code"] not in self.schedules:
+            return "unknown_schedule", (
+                f"schedule {row['schedule_code']} is not a known schedule (known: "
+                f"{', '.join(sorted(self.schedules))}); import the file that defines it first "
+                "(dispenser import schedules FILE)"
+            )
+        if row["opd_code"] and row["opd_code"] not in self.units:
+            return "unknown_unit", _unknown_unit(row["opd_code"])
+        if row["nip"] and row["nip"] not in self.nips:
+            return "unknown_employee", "NIP not in the roster; import the roster first"
+        return None
+
+
+def _replace_assignments(conn: Connection, rows: list[dict], keys: tuple[str, ...]) -> None:
     for row in rows:
         # NULLs never conflict in a unique index, so replace by hand.
         conn.execute(
@@ -337,7 +465,6 @@ def _store_assignments(conn: Connection, batch_id: int, result: ReadResult):
         )
     if rows:
         conn.execute(insert(schedule_assignments), rows)
-    return len(rows), [], {}
 
 
 def _last_per_key_pair(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
@@ -350,8 +477,8 @@ _READERS = {
     "absences": (read_absences, _store_absences),
     "attlog": (read_attlog, store_punches),
     "punch_export": (read_office_export, store_punches),
-    "calendar": (_read_calendar, _store_calendar),
-    "schedules": (_read_schedules, _store_schedules),
+    "calendar": (read_calendar_overrides, _store_calendar),
+    "schedules": (read_schedule_file, _store_schedules),
     "shifts": (read_shifts, _store_shifts),
     "schedule_assignments": (read_schedule_assignments, _store_assignments),
 }
@@ -429,11 +556,37 @@ def load_pulled(
         return previous
     store = {
         "punches": partial(store_punches, source=source, synced_until=synced_until),
-        "units": _store_units,
+        "units": _store_units_named_by_roster,
         "roster": _store_roster,
         "absences": _store_absences,
     }[kind]
     return _store_batch(conn, source_kind, name, sha, result, store)
+
+
+def declare_synced(conn: Connection, source: str, synced_until: dt.datetime) -> LoadSummary:
+    """Record that ``source`` has delivered everything up to ``synced_until`` (local time)
+    without a new file: a terminal that was retired, or a feed with nothing new. Its units'
+    days up to then are judged (present, absent, or data problem) instead of pending."""
+    known = conn.scalar(
+        select(func.max(import_batches.c.synced_until)).where(
+            import_batches.c.source == source, import_batches.c.source_kind.in_(PUNCH_KINDS)
+        )
+    )
+    if known is None:
+        raise InputFileError(
+            f"No punches were ever loaded from source {source!r}; name a source of an earlier "
+            "import (dispenser import attlog --source NAME FILE)."
+        )
+    if synced_until <= known:
+        raise InputFileError(
+            f"Source {source!r} is already synced until {known}; a watermark only moves forward."
+        )
+    name = f"{source}: synced until {synced_until.isoformat(sep=' ')}"
+    batch_id = _open_batch(conn, "source_sync", hashlib.sha256(name.encode()).hexdigest(), name, 0)
+    _close_batch(conn, batch_id, source=source, synced_until=synced_until, rows_loaded=0)
+    summary = LoadSummary("source_sync", name, batch_id, 0, 0, 0, 0)
+    log.info("Source %s declared synced until %s (batch %d)", source, synced_until, batch_id)
+    return summary
 
 
 def _store_batch(

@@ -67,5 +67,10 @@ class Period:
             return f"Tahun {self.year}"
         return f"{MONTHS_ID[self.month - 1]} {self.year}"
 
+    def has_started(self, today: dt.date) -> bool:
+        """Whether the period can be judged on ``today``: a month or year not yet begun has no
+        attendance, only days that would all look absent."""
+        return self.start <= today
+
     def __str__(self) -> str:
         return str(self.year) if self.month is None else f"{self.year}-{self.month:02d}"

@@ -95,6 +95,7 @@ def api_config(settings: Settings, **overrides) -> ApiConfig | None:
         "token": settings.api_token,
         "login": settings.api_login,
         "password": settings.api_password,
+        "overlap_minutes": settings.api_overlap_minutes,
     } | overrides
     if not values["base_url"]:
         return None
@@ -142,7 +143,7 @@ def pull_api(
         since = None
         if last is not None:
             since = (
-                (last - dt.timedelta(minutes=settings.api_overlap_minutes))
+                (last - dt.timedelta(minutes=config.overlap_minutes))
                 .replace(tzinfo=zone)
                 .astimezone(dt.UTC)
                 .replace(tzinfo=None)

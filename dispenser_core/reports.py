@@ -21,6 +21,7 @@ from dispenser_core.storage.schema import (
     import_batches,
     recaps,
     rejected_records,
+    work_units,
 )
 
 RECAP_FIELDS = (
@@ -74,6 +75,9 @@ RECAP_HEADERS_ID = {
     "tk_ytd_equivalent": "TK TAHUN INI",
     "revision": "REVISI",
 }
+# The recap summed per unit: "PEGAWAI" counts the unit's employees there.
+UNIT_HEADERS_ID = RECAP_HEADERS_ID | {"employees": "PEGAWAI"}
+UNIT_LIST_HEADERS_ID = {"opd_code": "KODE OPD", "name": "NAMA OPD"}
 UNIT_SUM_FIELDS = (
     "working_days",
     "present",
@@ -87,6 +91,11 @@ UNIT_SUM_FIELDS = (
     "late_minutes",
     "early_leave_minutes",
 )
+
+
+def unit_names(conn: Connection) -> dict[str, str]:
+    """Every loaded unit: code -> name."""
+    return dict(conn.execute(select(work_units.c.opd_code, work_units.c.name)).all())
 
 
 def recap_rows(conn: Connection, period: Period, units: tuple[str, ...] = ()) -> list[dict]:
@@ -164,6 +173,24 @@ def draft_rows(conn: Connection, status: str | None = None) -> list[dict]:
     return rows
 
 
+def in_zone(moment: dt.datetime, timezone: str) -> dt.datetime:
+    """A stored time (naive UTC) as the agency reads it."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(timezone))
+
+
+def local_draft_rows(
+    rows: list[dict], timezone: str, fmt: str
+) -> tuple[list[dict], dict[str, str]]:
+    """Drafts with ``updated_at`` in the agency's zone, and table headers that name the zone
+    ('updated_at (WIB)'); CSV and JSON keep the offset in the value instead."""
+    zone_name = dt.datetime.now(ZoneInfo(timezone)).tzname()
+    shown = []
+    for row in rows:
+        local = in_zone(row["updated_at"], timezone).replace(microsecond=0)
+        shown.append(row | {"updated_at": f"{local:%Y-%m-%d %H:%M}" if fmt == "table" else local})
+    return shown, {"updated_at": f"updated_at ({zone_name})"}
+
+
 def rejected_rows(
     conn: Connection, batch_id: int | None = None, limit: int | None = None
 ) -> list[dict]:
@@ -193,7 +220,7 @@ def pending_summary(rows: list[dict], timezone: str = "Asia/Jakarta") -> str:
     if not pending:
         return "Tidak ada draft pending."
     latest = pending[0]
-    updated = latest["updated_at"].replace(tzinfo=dt.UTC).astimezone(ZoneInfo(timezone))
+    updated = in_zone(latest["updated_at"], timezone)
     return (
         f"Anda memiliki {len(pending)} draft pending siap dikirim. Draft terbaru: "
         f"{latest['title']} ({latest['employees']} pegawai, diperbarui "
@@ -201,15 +228,20 @@ def pending_summary(rows: list[dict], timezone: str = "Asia/Jakarta") -> str:
     )
 
 
-def band_summary(found: list[dict]) -> list[dict]:
-    """How many candidates per band (and appreciation), highest band first."""
+def band_summary(found: list[dict], period: Period) -> list[dict]:
+    """How many candidates per band, the most severe band first, appreciation last."""
+    rules = rule_set_for(period.end)
     counts: dict[tuple, int] = {}
     for row in found:
         key = (row["band_code"] or "APR", row["band"] or "Apresiasi (kehadiran terbaik)")
         counts[key] = counts.get(key, 0) + 1
+
+    def severity(code: str) -> int:
+        return 0 if code == "APR" else rules.band(code).rank
+
     return [
         {"kode": code, "kategori": label, "pegawai": n}
-        for (code, label), n in sorted(counts.items(), reverse=True)
+        for (code, label), n in sorted(counts.items(), key=lambda c: -severity(c[0][0]))
     ]
 
 

@@ -10,7 +10,7 @@ a bad day, on request:
 - ``POST /_data`` with ``{"punches": [...], "employees": [...], "absences": [...]}`` replaces
   what it serves (records in the API's own names); ``synced_until`` sets its watermark.
 
-Run it with ``dispenser attendance-api --port 8766 --token secret``.
+Run it with ``dispenser attendance-api --port 8766 --token secret --data records.json``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,16 @@ class ApiState:
         self.repeat_page = 0
         self.cursor = False
         self.log: list[dict] = []
+
+    def load(self, records: dict) -> None:
+        """Serve ``records`` (punches, employees, absences, synced_until) from now on."""
+        with self.lock:
+            for kind in ("punches", "employees", "absences"):
+                if kind in records:
+                    self.data[kind] = sorted(
+                        records[kind], key=lambda r: str(r.get("timestamp", ""))
+                    )
+            self.synced_until = records.get("synced_until", self.synced_until)
 
     def authorised(self, header: str | None) -> bool:
         if self.token:
@@ -142,12 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if name in body:
                     setattr(self.state, name, body[name])
         elif self.path == "/_data":
-            for kind in ("punches", "employees", "absences"):
-                if kind in body:
-                    self.state.data[kind] = sorted(
-                        body[kind], key=lambda r: str(r.get("timestamp", ""))
-                    )
-            self.state.synced_until = body.get("synced_until", self.state.synced_until)
+            self.state.load(body)
         else:
             self._answer(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
             return

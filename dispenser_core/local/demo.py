@@ -76,9 +76,9 @@ def _print_summary(settings: Settings, period: Period) -> None:
         found = reports.candidate_report_rows(conn, period)
         drafts = reports.draft_rows(conn)
     print(f"\nRekap bulanan {period.label_id} per OPD ({len(rows)} pegawai):")
-    print(reports.render(units, "table", reports.RECAP_HEADERS_ID | {"employees": "PEGAWAI"}))
+    print(reports.render(units, "table", reports.UNIT_HEADERS_ID))
     print(f"Kandidat {period.label_id}:")
-    print(reports.render(reports.band_summary(found), "table"))
+    print(reports.render(reports.band_summary(found, period), "table"))
     print(reports.pending_summary(drafts, settings.timezone))
     print(f"Daftar lengkap: .venv/bin/dispenser candidates --period {period}")
 

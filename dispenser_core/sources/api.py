@@ -53,6 +53,9 @@ class ApiConfig:
     password: str = ""
     mapping: dict = field(default_factory=dict)
     policy: RetryPolicy = RetryPolicy()
+    # Punches are pulled from this long before the last watermark: a terminal that syncs late
+    # still gets its punches in.
+    overlap_minutes: int = 60
 
     @classmethod
     def with_mapping(cls, base_url: str, mapping_file: Path | None = None, **options) -> ApiConfig:

@@ -18,7 +18,7 @@ from dispenser_core.local.attendance_api import start_in_thread
 from dispenser_core.periods import Period
 from dispenser_core.sources.api import SourceError, load_mapping
 from dispenser_core.storage.db import connect
-from dispenser_core.storage.schema import punches, rejected_records
+from dispenser_core.storage.schema import punches, rejected_records, work_units
 from tests.conftest import CASES
 
 OFFICE = CASES / "small_office"
@@ -194,3 +194,64 @@ def test_another_citys_field_names_plug_in_through_a_mapping_file(engine, settin
     other = settings.__class__(**{**vars(settings), "api_mapping": str(mapping_file)})
     pipeline.pull_api(engine, other, _config(other, url))
     assert _stored(engine) == 194
+
+
+def test_the_cli_pulls_with_the_settings_credentials(settings, api, monkeypatch, capsys):
+    from dispenser_core.cli import main
+
+    _, url = api
+    monkeypatch.setenv("DISPENSER_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DISPENSER_API_TOKEN", TOKEN)
+    assert main(["pull", "--url", url, "--source", "api-kota"]) == 0
+    out = capsys.readouterr().out
+    assert "api-kota:punches since the start UTC" in out
+    assert "195 rows read, 194 loaded, 0 already present, 1 rejected" in out
+    assert "before_start_date" in out
+
+    monkeypatch.delenv("DISPENSER_API_TOKEN")
+    assert main(["pull"]) == 2
+    assert "No attendance API is configured" in capsys.readouterr().err
+
+
+def test_the_attendance_api_command_serves_a_data_file(tmp_path):
+    import subprocess
+    import sys
+
+    employees, absences, attendance = _office_records()
+    data = tmp_path / "records.json"
+    data.write_text(json.dumps({"employees": employees, "punches": attendance}))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dispenser_core.cli", "attendance-api", "--port", "0"]
+        + ["--token", TOKEN, "--data", str(data)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = server.stdout.readline().split(" on ")[1].strip()
+        refused = requests.get(f"{url}/api/v1/employees", timeout=5)
+        served = requests.get(
+            f"{url}/api/v1/employees",
+            params={"page": 1, "per_page": 100},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=5,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert refused.status_code == 401
+    assert len(served.json()["data"]) == 6
+
+
+def test_a_pull_keeps_what_the_units_file_set(engine, settings, api):
+    """The API names units by code and name only: a unit the units file gave a head and a
+    zone keeps them."""
+    _, url = api
+    pipeline.import_file(engine, "units", OFFICE / "units.csv")
+    pipeline.pull_api(engine, settings, _config(settings, url))
+    with connect(engine) as conn:
+        head, zone = conn.execute(
+            select(work_units.c.head_nip, work_units.c.timezone).where(
+                work_units.c.opd_code == "DINAS-CONTOH"
+            )
+        ).one()
+    assert (head, zone) == ("197501012000031001", "Asia/Jakarta")
