@@ -33,6 +33,19 @@ NEW, OVERWRITE = "new", "overwrite"
 PENDING, AWAITING_APPROVAL = "pending", "awaiting_approval"
 APPROVED, REJECTED = "approved", "rejected"
 SENDING, SENT, PARTLY_FAILED = "sending", "sent", "partly_failed"
+# Replaced by a newer draft of the same filters while it waited for approval: its request may
+# still be answered in Airflow, but nothing of it is ever sent.
+SUPERSEDED = "superseded"
+STATUSES = (
+    PENDING,
+    AWAITING_APPROVAL,
+    APPROVED,
+    REJECTED,
+    SENDING,
+    SENT,
+    PARTLY_FAILED,
+    SUPERSEDED,
+)
 
 TITLE_PREFIX = {VIOLATION: "Draft Notifikasi Disiplin", APPRECIATION: "Draft Notifikasi Apresiasi"}
 
@@ -161,15 +174,16 @@ def _unit_names(conn: Connection, codes: tuple[str, ...]) -> list[str]:
     return [names[code] for code in sorted(codes)]
 
 
-def _pending_twin(conn: Connection, kind: str, period: str, opd_filter: str, band_filter: str):
+def _open_twin(conn: Connection, kind: str, period: str, opd_filter: str, band_filter: str):
+    """The newest draft of the same filters that is not decided yet (pending or awaiting)."""
     return conn.execute(
-        select(drafts.c.draft_id, drafts.c.content_hash)
+        select(drafts.c.draft_id, drafts.c.status)
         .where(
             drafts.c.kind == kind,
             drafts.c.period == period,
             drafts.c.opd_filter == opd_filter,
             drafts.c.band_filter == band_filter,
-            drafts.c.status == PENDING,
+            drafts.c.status.in_((PENDING, AWAITING_APPROVAL)),
         )
         .order_by(drafts.c.draft_id.desc())
     ).first()
@@ -203,7 +217,13 @@ def save_draft(
     actor: str = audit.SYSTEM_ACTOR,
 ) -> int | None:
     """Save the candidates matching ``filters`` as a pending draft; returns its id, or None when
-    no candidate matches (nothing is written then)."""
+    no candidate matches (nothing is written then).
+
+    ``OVERWRITE`` ("Timpa Draft") replaces the undecided draft of the same kind, period, units
+    and band: a pending one is rewritten in place; one already awaiting approval is marked
+    superseded (its request can still be answered, but nothing of it is sent) and a new draft
+    takes its place. ``NEW`` ("Simpan Baru") always adds a draft.
+    """
     if mode not in (NEW, OVERWRITE):
         raise ValueError(f"mode must be {NEW!r} or {OVERWRITE!r}, not {mode!r}")
     title = (title or "").strip() or draft_title(period, filters, _unit_names(conn, filters.units))
@@ -214,36 +234,23 @@ def save_draft(
 
     band_filter = filters.band or ""
     digest = content_hash(filters.kind, str(period), filters.opd_filter, band_filter, items)
-    now = _utcnow()
-    twin = _pending_twin(conn, filters.kind, str(period), filters.opd_filter, band_filter)
-
-    if mode == OVERWRITE and twin is not None:
+    twin = _open_twin(conn, filters.kind, str(period), filters.opd_filter, band_filter)
+    if mode == OVERWRITE and twin is not None and twin.status == PENDING:
         draft_id = twin.draft_id
-        changes = _changes(conn, draft_id, items)
+        details = {"employees": len(items), **_changes(conn, draft_id, items)}
         conn.execute(
             update(drafts)
             .where(drafts.c.draft_id == draft_id)
-            .values(title=title, note=note, content_hash=digest, updated_at=now)
+            .values(title=title, note=note, content_hash=digest, updated_at=_utcnow())
         )
         conn.execute(delete(draft_items).where(draft_items.c.draft_id == draft_id))
-        action, details = "draft_overwritten", {"employees": len(items), **changes}
+        action = "draft_overwritten"
     else:
-        draft_id = conn.execute(
-            insert(drafts).values(
-                kind=filters.kind,
-                title=title,
-                period=str(period),
-                opd_filter=filters.opd_filter,
-                band_filter=band_filter,
-                note=note,
-                status=PENDING,
-                content_hash=digest,
-                created_by=actor,
-                created_at=now,
-                updated_at=now,
-            )
-        ).inserted_primary_key[0]
-        action, details = "draft_created", {"employees": len(items)}
+        draft_id = _insert_draft(conn, period, filters, title, note, digest, actor)
+        details, action = {"employees": len(items)}, "draft_created"
+        if mode == OVERWRITE and twin is not None:
+            _supersede(conn, twin.draft_id, draft_id, actor)
+            details["replaces"] = twin.draft_id
 
     conn.execute(insert(draft_items), [{**item, "draft_id": draft_id} for item in items])
     audit.record(
@@ -346,20 +353,26 @@ def record_decision(
     note: str = "",
     timed_out: bool = False,
 ) -> Draft:
-    """Store the approver's answer. An approval for content that changed since the request is
-    refused: the draft becomes rejected, nothing will be sent, and the audit log says why. The
-    caller tells this case by an approval that returns a rejected draft."""
-    draft = load_draft(conn, draft_id)
-    requested_hash = draft.requested_hash or ""
-    excluded = sorted(set(excluded_nips or []))
-    unknown = sorted(set(excluded) - {item["nip"] for item in draft.items})
-    if unknown:
-        raise DraftError(
-            f"NIP(s) {unknown} are not in draft {draft_id}; exclude only its employees."
-        )
+    """Store the approver's answer; nothing is sent unless the draft ends up approved.
 
+    - An approval for content that changed since the request is refused: the draft becomes
+      rejected and the audit log says why.
+    - An approval excluding a NIP the draft does not hold is refused the same way (the approver
+      meant to spare someone; sending to the others could spare the wrong person).
+    - An answer to a superseded draft is only written to the audit log.
+
+    The caller tells a refused approval by an approval that returns a rejected draft.
+    """
+    draft = load_draft(conn, draft_id)
+    excluded = sorted(set(excluded_nips or []))
+    if draft.status == SUPERSEDED:
+        _record_answer(conn, draft, actor, "answer_to_superseded_draft", excluded, note)
+        return draft
+
+    requested_hash = draft.requested_hash or ""
+    unknown = sorted(set(excluded) - {item["nip"] for item in draft.items})
     stale = current_hash(draft) != requested_hash or draft.content_hash != requested_hash
-    outcome = APPROVED if approved and not stale else REJECTED
+    outcome = APPROVED if approved and not (stale or unknown) else REJECTED
     _set_status(
         conn,
         draft_id,
@@ -371,29 +384,29 @@ def record_decision(
         decision_note=note,
         excluded_nips=excluded,
     )
-    action = (
-        "approval_timed_out"
-        if timed_out
-        else "approval_refused_content_changed"
-        if approved and stale
-        else "draft_approved"
-        if approved
-        else "draft_rejected"
-    )
-    audit.record(
-        conn,
-        actor=actor,
-        action=action,
-        entity="draft",
-        entity_id=draft_id,
-        details={
-            "content_hash": requested_hash,
-            "excluded": excluded,
-            "note": note[:500],
-            "employees": len(draft.items) - len(excluded),
-        },
-    )
+    if timed_out:
+        action = "approval_timed_out"
+    elif not approved:
+        action = "draft_rejected"
+    elif stale:
+        action = "approval_refused_content_changed"
+    elif unknown:
+        action = "approval_refused_unknown_nips"
+    else:
+        action = "draft_approved"
+    _record_answer(conn, draft, actor, action, excluded, note, unknown=unknown)
     return load_draft(conn, draft_id)
+
+
+def close_request(conn: Connection, draft_id: int, actor: str) -> bool:
+    """Close a draft whose approval step failed for good as rejected (nothing is sent); returns
+    whether it was still awaiting approval."""
+    draft = load_draft(conn, draft_id)
+    if draft.status != AWAITING_APPROVAL:
+        return False
+    _set_status(conn, draft_id, (AWAITING_APPROVAL,), REJECTED, decided_by=actor)
+    _record_answer(conn, draft, actor, "approval_step_failed", [], "")
+    return True
 
 
 def mark_sending(conn: Connection, draft_id: int) -> None:
@@ -411,3 +424,67 @@ def list_drafts(conn: Connection, status: str | None = None) -> list[dict]:
     if status:
         query = query.where(drafts.c.status == status)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _supersede(conn: Connection, draft_id: int, newer_id: int, actor: str) -> None:
+    _set_status(conn, draft_id, (AWAITING_APPROVAL,), SUPERSEDED)
+    audit.record(
+        conn,
+        actor=actor,
+        action="draft_superseded",
+        entity="draft",
+        entity_id=draft_id,
+        details={"replaced_by": newer_id},
+    )
+
+
+def _insert_draft(
+    conn: Connection,
+    period: Period,
+    filters: DraftFilters,
+    title: str,
+    note: str,
+    digest: str,
+    actor: str,
+) -> int:
+    now = _utcnow()
+    return conn.execute(
+        insert(drafts).values(
+            kind=filters.kind,
+            title=title,
+            period=str(period),
+            opd_filter=filters.opd_filter,
+            band_filter=filters.band or "",
+            note=note,
+            status=PENDING,
+            content_hash=digest,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key[0]
+
+
+def _record_answer(
+    conn: Connection,
+    draft: Draft,
+    actor: str,
+    action: str,
+    excluded: list[str],
+    note: str,
+    **extra,
+) -> None:
+    audit.record(
+        conn,
+        actor=actor,
+        action=action,
+        entity="draft",
+        entity_id=draft.draft_id,
+        details={
+            "content_hash": draft.requested_hash or "",
+            "excluded": excluded,
+            "note": note[:500],
+            "employees": len(draft.items) - len(excluded),
+            **{key: value for key, value in extra.items() if value},
+        },
+    )

@@ -24,7 +24,7 @@ from dispenser_core.notices.client import NotificationClient, OutgoingNotice
 from dispenser_core.notices.render import TEMPLATE_VERSION, Person, notice_title, render_notice
 from dispenser_core.periods import Period
 from dispenser_core.storage.db import connect
-from dispenser_core.storage.schema import notices, work_units
+from dispenser_core.storage.schema import drafts, notices, work_units
 from dispenser_core.storage.upsert import insert_new
 from dispenser_core.supervisors import people_on, supervisor_of
 
@@ -59,11 +59,15 @@ def build_outbox(conn: Connection, draft_id: int) -> int:
     heads = {code: unit.head_nip for code, unit in units.items()}
     title = notice_title(draft.kind, period)
     excluded = set(draft.excluded_nips or [])
+    notified = _notified_by_other_drafts(conn, draft)
 
-    rows, skipped_supervisor = [], 0
+    rows, skipped_supervisor, already = [], 0, []
     now = _utcnow()
     for item in draft.items:
         if item["nip"] in excluded:
+            continue
+        if (item["nip"], item["band_code"] or "") in notified:
+            already.append(item["nip"])
             continue
         person = people[item["nip"]]
         unit_name = units[person["opd_code"]].name
@@ -102,16 +106,37 @@ def build_outbox(conn: Connection, draft_id: int) -> int:
                 }
             )
     added = insert_new(conn, notices, rows, ["idempotency_key"])
-    if added:
+    if added or already:
         audit.record(
             conn,
             actor=audit.SYSTEM_ACTOR,
             action="notices_queued",
             entity="draft",
             entity_id=draft_id,
-            details={"notices": len(rows), "without_supervisor": skipped_supervisor},
+            details={
+                "notices": len(rows),
+                "without_supervisor": skipped_supervisor,
+                "already_notified": already,
+            },
         )
     return len(rows)
+
+
+def _notified_by_other_drafts(conn: Connection, draft: Draft) -> set[tuple[str, str]]:
+    """(NIP, band) of this draft's employees whom another draft already gave the same notice
+    (same kind, period and band): two approved drafts of one case never notify twice."""
+    found = conn.execute(
+        select(notices.c.nip, notices.c.band_code)
+        .join(drafts, drafts.c.draft_id == notices.c.draft_id)
+        .where(
+            drafts.c.kind == draft.kind,
+            drafts.c.period == draft.period,
+            notices.c.draft_id != draft.draft_id,
+            notices.c.recipient_role == "employee",
+            notices.c.nip.in_([item["nip"] for item in draft.items]),
+        )
+    )
+    return {(nip, band or "") for nip, band in found}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,12 @@ evidence, a preview of both notices) and picks one of three fixed options. Only 
 in ``DISPENSER_APPROVERS`` may answer (Airflow refuses anyone else with 403). No answer within
 ``DISPENSER_APPROVAL_TIMEOUT_HOURS`` counts as a rejection. The answer is bound to the draft's
 content hash: if the draft changed after the request, the task fails and nothing is sent.
+
+An answer is never thrown away: one that leaves out the optional fields is completed with
+empty ones, an exclusion of a NIP the draft does not hold is recorded and refuses the approval
+(nothing is sent), and an answer to a draft a newer one superseded is only recorded. If the
+step fails for good, the draft is closed as rejected, so no draft waits for an answer nobody
+can give any more.
 """
 
 from __future__ import annotations
@@ -77,8 +83,6 @@ class DraftApprovalOperator(HITLOperator):
         with connect(engine) as conn:
             draft = request_approval(conn, int(self.draft_id), actor=f"airflow:{context['run_id']}")
             self.subject = approval_subject(draft)
-            if context["ti"].try_number > 1:
-                self.subject = f"[Diminta ulang] {self.subject}"
             self.body = approval_body(conn, draft)
         self.params = ParamsDict(_answer_params([item["nip"] for item in draft.items]))
         hours = (context.get("params") or {}).get(TIMEOUT_PARAM)
@@ -93,11 +97,11 @@ class DraftApprovalOperator(HITLOperator):
         return super().execute(context)
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
-        from dispenser_core.drafts import REJECTED, record_decision
+        from dispenser_core.drafts import REJECTED, SUPERSEDED, record_decision
         from dispenser_core.settings import load_settings
         from dispenser_core.storage.db import connect, make_engine
 
-        answer = super().execute_complete(context, event)
+        answer = super().execute_complete(context, _with_every_field(event))
         choice = answer["chosen_options"][0]
         params = answer["params_input"] or {}
         user = answer["responded_by_user"]
@@ -122,9 +126,45 @@ class DraftApprovalOperator(HITLOperator):
             user["id"] if user else "timeout",
             len(excluded),
         )
-        if approved and draft.status == REJECTED:
-            raise AirflowFailException(
-                f"Draft {draft.draft_id} changed after approval was requested; nothing will be "
-                "sent. Run the analysis again to create a new draft and request approval anew."
+        if draft.status == SUPERSEDED:
+            self.log.info(
+                "Draft %s was superseded by a newer draft; nothing is sent.", draft.draft_id
             )
+        elif approved and draft.status == REJECTED:
+            raise AirflowFailException(_refusal(draft, excluded))
         return {"draft_id": draft.draft_id, "status": draft.status, "choice": choice}
+
+
+def _with_every_field(event: dict[str, Any]) -> dict[str, Any]:
+    """The answer with the form's optional fields it left out set to empty, and nothing else:
+    Airflow refuses an answer whose fields differ from the form's, after accepting it."""
+    given = event.get("params_input") or {}
+    completed = {name: given.get(name) for name in (EXCLUDED_PARAM, NOTE_PARAM)}
+    return {**event, "params_input": completed} if "params_input" in event else event
+
+
+def _refusal(draft, excluded: list[str]) -> str:
+    unknown = sorted(set(excluded) - {item["nip"] for item in draft.items})
+    if unknown:
+        return (
+            f"Draft {draft.draft_id}: NIP {', '.join(unknown)} tidak ada di draft ini, jadi "
+            "persetujuan ditolak dan tidak ada yang dikirim. Jalankan analisis lagi dan pilih "
+            "NIP dari daftar draft."
+        )
+    return (
+        f"Draft {draft.draft_id} changed after approval was requested; nothing will be sent. "
+        "Run the analysis again to create a new draft and request approval anew."
+    )
+
+
+def close_unanswered_draft(context) -> None:
+    """On the approval step's final failure: a draft still awaiting approval becomes rejected."""
+    from dispenser_core.drafts import close_request
+    from dispenser_core.settings import load_settings
+    from dispenser_core.storage.db import connect, make_engine
+
+    draft_id = getattr(context["task"], "draft_id", None)
+    if draft_id is None:
+        return
+    with connect(make_engine(load_settings())) as conn:
+        close_request(conn, int(draft_id), actor=f"airflow:{context['run_id']}")

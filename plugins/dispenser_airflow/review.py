@@ -7,7 +7,7 @@ from datetime import timedelta
 from airflow.sdk import task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
-from dispenser_airflow.approval import DraftApprovalOperator
+from dispenser_airflow.approval import DraftApprovalOperator, close_unanswered_draft
 from dispenser_core.settings import load_settings
 
 SETTINGS = load_settings()
@@ -47,5 +47,6 @@ def review_and_send(draft_id: int) -> None:
         # scheduler then fails the task); the retry asks the approver again.
         retries=1,
         retry_delay=timedelta(seconds=5),
+        on_failure_callback=close_unanswered_draft,
     )
     approval >> send_notices(draft_id)

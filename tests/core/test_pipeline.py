@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy import select, update
 
 from dispenser_core import audit, pipeline, reports
-from dispenser_core.drafts import APPROVED, REJECTED, load_draft, record_decision, request_approval
+from dispenser_core.drafts import (
+    APPROVED,
+    REJECTED,
+    SUPERSEDED,
+    close_request,
+    load_draft,
+    record_decision,
+    request_approval,
+)
 from dispenser_core.local.notification_service import start_in_thread
 from dispenser_core.periods import Period
 from dispenser_core.storage.db import connect
@@ -221,3 +229,64 @@ def test_audit_log_refuses_changes(office):
 
 def test_status_constant_names_are_the_ones_stored():
     assert (APPROVED, REJECTED) == ("approved", "rejected")
+
+
+def test_overwriting_a_draft_awaiting_approval_supersedes_it(office, settings, gateway):
+    """Draft 1 (violations: E2, E4) awaits approval; a rerun with "Timpa Draft" makes draft 3
+    and retires draft 1. An approval of draft 1 arriving later is only recorded."""
+    with connect(office) as conn:
+        request_approval(conn, 1, actor="test")
+    [newer, _] = pipeline.save_drafts(office, NOVEMBER, actor="test")
+    assert newer == 3
+    with connect(office) as conn:
+        late = record_decision(conn, 1, approved=True, actor="approver")
+        actions = [e["action"] for e in audit.entries(conn, entity="draft", entity_id=1)]
+        created = audit.entries(conn, entity="draft", entity_id=3)[0]
+    assert late.status == SUPERSEDED
+    assert actions[-2:] == ["draft_superseded", "answer_to_superseded_draft"]
+    assert created["details"]["replaces"] == 1
+    with pytest.raises(Exception, match="only an approved draft is sent"):
+        _send(office, settings, gateway, 1)
+
+
+def test_two_approved_drafts_of_one_case_notify_each_person_once(office, settings, gateway):
+    """ "Buat Draft Baru" twice gives drafts 1 and 3 with the same two employees; both approved
+    before either is sent, the second sends nothing new."""
+    [second, _] = pipeline.save_drafts(office, NOVEMBER, mode="new", actor="test")
+    with connect(office) as conn:
+        for draft_id in (1, second):
+            request_approval(conn, draft_id, actor="test")
+            record_decision(conn, draft_id, approved=True, actor="approver")
+    first_report = _send(office, settings, gateway, 1)
+    second_report = _send(office, settings, gateway, second)
+    assert (first_report.sent, second_report.sent) == (4, 0)
+    assert sorted(n["subject_nip"] for n in gateway.state.received) == [E2, E2, E4, E4]
+    with connect(office) as conn:
+        queued = [
+            e
+            for e in audit.entries(conn, entity="draft", entity_id=second)
+            if e["action"] == "notices_queued"
+        ]
+    assert queued[0]["details"]["already_notified"] == [E2, E4]
+
+
+def test_an_exclusion_of_a_nip_not_in_the_draft_refuses_the_approval(office):
+    with connect(office) as conn:
+        request_approval(conn, 1, actor="test")
+        draft = record_decision(
+            conn, 1, approved=True, actor="approver", excluded_nips=["199999999999999999"]
+        )
+        last = audit.entries(conn, entity="draft", entity_id=1)[-1]
+    assert draft.status == REJECTED
+    assert last["action"] == "approval_refused_unknown_nips"
+    assert last["details"]["unknown"] == ["199999999999999999"]
+
+
+def test_a_failed_approval_step_closes_the_draft_as_rejected(office):
+    with connect(office) as conn:
+        request_approval(conn, 1, actor="test")
+        assert close_request(conn, 1, actor="airflow:run")
+        assert not close_request(conn, 1, actor="airflow:run")  # closed once
+        draft = load_draft(conn, 1)
+        last = audit.entries(conn, entity="draft", entity_id=1)[-1]
+    assert (draft.status, last["action"]) == (REJECTED, "approval_step_failed")

@@ -172,3 +172,68 @@ def test_a_bad_form_stops_before_anything_is_written(stack):
         "Minimal hari pelanggaran (5) lebih besar dari maksimal (2)",
     ):
         assert message in log, log[-2000:]
+
+
+def test_timpa_draft_supersedes_a_draft_awaiting_approval(stack):
+    # Not DISDIK: its planted employees must still be unnotified when the monthly run is tested.
+    first_run = stack.trigger_dag(DAG, _form("BAPPEDA"))
+    [first_detail] = stack.wait_for_approvals(first_run, expected=1, dag_id=DAG)
+    second_run = stack.trigger_dag(DAG, _form("BAPPEDA", mode_draft="Timpa Draft"))
+    [second_detail] = stack.wait_for_approvals(second_run, expected=1, dag_id=DAG)
+    first, second = _draft(stack, first_detail), _draft(stack, second_detail)
+    assert second.draft_id != first.draft_id
+    assert first.status == "superseded"
+
+    # Both answered: only the newer draft is sent, each notice once.
+    assert stack.answer(first_detail, APPROVE_ALL).ok
+    assert stack.answer(second_detail, APPROVE_ALL).ok
+    assert stack.wait_for_end(first_run, dag_id=DAG) == "success"
+    assert stack.wait_for_end(second_run, timeout=180, dag_id=DAG) == "success"
+    assert _notice_keys(stack, first.draft_id) == set()
+    keys = _notice_keys(stack, second.draft_id)
+    received = _received_for(stack, keys)
+    assert len(received) == len(keys) == 2 * len(second.items)
+    assert "answer_to_superseded_draft" in _actions(stack, first.draft_id)
+    states = stack.task_states(first_run, DAG)
+    assert states[("review_and_send.send_notices", 0)] == "skipped"
+
+
+def test_excluding_a_nip_not_in_the_draft_is_refused_recorded_and_not_retried(stack):
+    run_id = stack.trigger_dag(DAG, _form("BKPSDM"))
+    [detail] = stack.wait_for_approvals(run_id, expected=1, dag_id=DAG)
+    draft = _draft(stack, detail)
+    assert stack.answer(detail, APPROVE_EXCEPT, excluded=["199999999999999999"]).ok
+
+    assert stack.wait_for_end(run_id, dag_id=DAG) == "failed"
+    assert _draft(stack, detail).status == "rejected"
+    assert _actions(stack, draft.draft_id)[-1] == "approval_refused_unknown_nips"
+    assert _notice_keys(stack, draft.draft_id) == set()
+    [approval] = [
+        t
+        for t in stack.task_instances(run_id, DAG)
+        if t["task_id"] == "review_and_send.request_approval"
+    ]
+    assert (approval["state"], approval["try_number"]) == ("failed", 1)
+    log = stack.task_log(run_id, "review_and_send.request_approval", dag_id=DAG, map_index=0)
+    assert "199999999999999999 tidak ada di draft ini" in log, log[-2000:]
+
+
+def test_a_rejection_with_only_a_note_is_recorded(stack):
+    run_id = stack.trigger_dag(DAG, _form("BKPSDM"))
+    [detail] = stack.wait_for_approvals(run_id, expected=1, dag_id=DAG)
+    draft = _draft(stack, detail)
+    ti = detail["task_instance"]
+    response = stack.airflow.api(
+        "PATCH",
+        f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/"
+        f"{ti['map_index']}/hitlDetails",
+        user="approver",
+        json={"chosen_options": [REJECT], "params_input": {"catatan": "data belum lengkap"}},
+    )
+    assert response.ok, response.text
+
+    assert stack.wait_for_end(run_id, dag_id=DAG) == "success"
+    with connect(_engine(stack)) as conn:
+        last = audit.entries(conn, entity="draft", entity_id=draft.draft_id)[-1]
+    assert (last["action"], last["details"]["note"]) == ("draft_rejected", "data belum lengkap")
+    assert _draft(stack, detail).status == "rejected"
