@@ -13,9 +13,7 @@ same punches (all duplicates, kept aside) is timed for information. Prints the f
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
-import uuid
 
 import numpy as np
 from sqlalchemy import (
@@ -25,21 +23,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
-    insert,
-    text,
 )
 
 from benchmarks import city_scale
+from benchmarks.scratch import city_database
 from dispenser_core.punch_store import PUNCH_COLUMNS, append_punches
 from dispenser_core.sources.records import RawPunch
 from dispenser_core.storage.bulk import copy_rows
-from dispenser_core.storage.db import connect, create_schema
-from dispenser_core.storage.schema import employees, import_batches, work_units
-
-SERVER = os.environ.get(
-    "DISPENSER_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
+from dispenser_core.storage.db import connect
 
 
 def _month_rows(staff, batch_id: int) -> list[tuple]:
@@ -64,38 +55,7 @@ def _month_rows(staff, batch_id: int) -> list[tuple]:
 
 
 def main() -> None:
-    name = f"dispenser_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(admin.url.set(database=name))
-    try:
-        create_schema(engine)
-        staff = city_scale.employees()
-        with connect(engine) as conn:
-            conn.execute(
-                insert(work_units), [{"opd_code": u, "name": u} for u in staff["opd_code"].unique()]
-            )
-            conn.execute(
-                insert(employees),
-                [
-                    {
-                        "nip": r.nip,
-                        "name": r.nip,
-                        "opd_code": r.opd_code,
-                        "start_date": dt.date(2010, 1, 1),
-                    }
-                    for r in staff.itertuples()
-                ],
-            )
-            batch_id = conn.execute(
-                insert(import_batches).values(
-                    source_kind="attlog",
-                    file_name="bench",
-                    file_sha256="bench",
-                    imported_at=dt.datetime(2025, 12, 1),
-                )
-            ).inserted_primary_key[0]
+    with city_database() as (engine, staff, batch_id):
         matched = _month_rows(staff, batch_id)
         plain = Table(
             "plain_copy",
@@ -123,11 +83,6 @@ def main() -> None:
         with connect(engine) as conn:
             again, repeated, _ = append_punches(conn, matched)
         second = time.perf_counter() - started
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
     print(f"{len(matched):,} punches of November 2025 ({len(staff):,} employees)")
     print(f"plain COPY, no index or check: {baseline:6.2f} s")
     print(

@@ -349,7 +349,15 @@ def period_checks(period: Period) -> list[Check]:
             ROSTER_OF_PERIOD,
             {"first": period.start, "last": period.end},
         ),
-        Check("punches", f"punches of {period}", PUNCHES_OF_PERIOD, dict(bounds), bounds),
+        # Bound as times, not text: SQLite compares text, and '2025-12-02 00:05' sorts
+        # before '2025-12-02T00:00'.
+        Check(
+            "punches",
+            f"punches of {period}",
+            PUNCHES_OF_PERIOD,
+            {name: dt.datetime.fromisoformat(value) for name, value in bounds.items()},
+            bounds,
+        ),
     ]
 
 

@@ -144,3 +144,49 @@ class TestCompletenessGuard:
         result = pipeline.recap(engine, Period(2025, 10))
         assert result.counts["tk_days"] == 0
         assert result.counts["data_problem_days"] == 10 * 23
+
+
+def test_the_period_check_leaves_out_punches_just_after_it(engine, settings, tmp_path):
+    """A punch at 07:15 WIB on 2 December is 00:15 UTC, past the last instant November's check
+    looks at (2 December 00:00 UTC): it belongs to December and must not fail November."""
+    for kind, name in (("units", "units.csv"), ("roster", "roster.csv")):
+        pipeline.import_file(engine, kind, OFFICE / name)
+    attlog = tmp_path / "attlog.dat"
+    attlog.write_text(
+        (OFFICE / "attlog.dat").read_text() + "        1\t2025-12-02 07:15:00\t1\t0\t0\t0\n"
+    )
+    pipeline.import_file(engine, "attlog", attlog)
+    result = pipeline.validate(engine, settings, NOVEMBER, "edge")
+    assert result.counts["punches of 2025-11"] == 194
+
+
+def test_a_source_declared_synced_has_its_days_judged(
+    engine, settings, tmp_path, capsys, monkeypatch
+):
+    """The terminal's export stops after Friday 21 November: 24-28 November wait (pending) for
+    all six employees. Declared synced until the 29th without a new file, those days are
+    judged; with no punch at all they are data problems (the guard), not TK."""
+    from dispenser_core.cli import main
+
+    monkeypatch.setenv("DISPENSER_DATABASE_URL", settings.database_url)
+    for kind, name in (("units", "units.csv"), ("roster", "roster.csv")):
+        pipeline.import_file(engine, kind, OFFICE / name)
+    early = tmp_path / "attlog-until-21.dat"
+    lines = (OFFICE / "attlog.dat").read_text().splitlines(keepends=True)
+    early.write_text("".join(line for line in lines if line.split("\t")[1] < "2025-11-22"))
+    pipeline.import_file(engine, "attlog", early, source="kantor")
+    before = pipeline.recap(engine, NOVEMBER).counts
+
+    assert main(["sync-source", "--source", "kantor", "--synced-until", "2025-11-29T00:00"]) == 0
+    assert "kantor: synced until 2025-11-29 00:00:00" in capsys.readouterr().out
+    after = pipeline.recap(engine, NOVEMBER).counts
+    assert (before["pending_days"], before["data_problem_days"]) == (30, 0)
+    assert (after["pending_days"], after["data_problem_days"]) == (0, 30)
+    assert after["tk_days"] == before["tk_days"]
+
+    # A watermark only moves forward, and only for a source that exists.
+    assert main(["sync-source", "--source", "kantor", "--synced-until", "2025-11-20T00:00"]) == 2
+    assert main(["sync-source", "--source", "lain", "--synced-until", "2025-11-30T00:00"]) == 2
+    errors = capsys.readouterr().err
+    assert "already synced until 2025-11-29 00:00:00" in errors
+    assert "No punches were ever loaded from source 'lain'" in errors
