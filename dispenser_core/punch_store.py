@@ -103,6 +103,9 @@ def _stored_batches(conn: Connection, matched: list) -> dict[tuple, int]:
 
 
 def _split_duplicates(matched: list, stored: dict[tuple, int]):
+    rows = [row for _, row in matched]
+    if not stored and len({(row["nip"], row["punched_at"]) for row in rows}) == len(rows):
+        return rows, []  # the usual export: nothing stored in its span, nothing repeated
     fresh, duplicates, first_line = [], [], {}
     for punch, row in matched:
         key = (row["nip"], row["punched_at"])
