@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dispenser_core.exceptions import ConfigurationError, DatabaseError
 from dispenser_core.settings import PROJECT_ROOT, Settings, load_settings
-from dispenser_core.storage.schema import SCHEMA_VERSION, metadata, schema_info
+from dispenser_core.storage.schema import SCHEMA_VERSION, metadata, schema_info, schema_scripts
 
 log = logging.getLogger(__name__)
 
 SQL_DIR = PROJECT_ROOT / "sql"
+
+# The read-only group role of analysts' logins on PostgreSQL, as named in
+# sql/analyst_role.postgresql.sql. Not a setting: every deployment and docs/analysts.md name it
+# alike.
+ANALYST_ROLE = "dispenser_analyst"
+# Any fixed number: the advisory lock every schema set-up on PostgreSQL takes.
+SETUP_LOCK = 7_234_500
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -100,17 +108,85 @@ def _check_version(conn: Connection, engine: Engine) -> None:
         )
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every table, the audit log's append-only triggers and the analyst views.
+def _grant_views_to_analysts(conn: Connection) -> bool:
+    """Create the analysts' role when it is missing, and let it read the views and nothing else."""
+    exists, may_create = conn.execute(
+        text(
+            "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = :role), "
+            "(SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user)"
+        ),
+        {"role": ANALYST_ROLE},
+    ).one()
+    if not (exists or may_create):
+        log.warning(
+            "The role %s does not exist and this database user may not create roles, so "
+            "analysts cannot read the views. Have an administrator run CREATE ROLE %s NOLOGIN, "
+            "then run `dispenser init` again.",
+            ANALYST_ROLE,
+            ANALYST_ROLE,
+        )
+        return False
+    _run_sql_file(conn, SQL_DIR / "analyst_role.postgresql.sql")
+    return True
 
-    Safe to run again: tables that exist are left as they are.
+
+def create_schema(engine: Engine) -> None:
+    """Create every table, the audit log's append-only triggers and the analyst views; on
+    PostgreSQL also the views' column comments and the analysts' read-only role.
+
+    Safe to run again, and by several processes at once (mapped tasks start together): one
+    set-up runs at a time, tables that exist are left as they are, and the SQL scripts run
+    again only when they changed.
     """
     dialect = engine.dialect.name
+    scripts = _scripts_of(dialect)
+    fingerprint = hashlib.sha256(
+        "".join(path.read_text(encoding="utf-8") for path in scripts).encode()
+    ).hexdigest()
     with connect(engine) as conn:
+        _one_setup_at_a_time(conn)
         _check_version(conn, engine)
         metadata.create_all(conn)
         if conn.execute(schema_info.select()).first() is None:
             conn.execute(schema_info.insert().values(schema_version=SCHEMA_VERSION))
-        _run_sql_file(conn, SQL_DIR / f"audit_append_only.{dialect}.sql")
-        _run_sql_file(conn, SQL_DIR / "views.sql")
+        applied = conn.execute(
+            select(schema_scripts.c.sha256).where(schema_scripts.c.name == dialect)
+        ).scalar()
+        if applied != fingerprint and _apply_scripts(conn, scripts):
+            conn.execute(schema_scripts.delete().where(schema_scripts.c.name == dialect))
+            conn.execute(schema_scripts.insert().values(name=dialect, sha256=fingerprint))
     log.debug("Schema ready on %s", dialect)
+
+
+def _scripts_of(dialect: str) -> list[Path]:
+    scripts = [
+        SQL_DIR / f"audit_append_only.{dialect}.sql",
+        SQL_DIR / "indexes.sql",
+        SQL_DIR / "views.sql",
+    ]
+    if dialect == "postgresql":
+        scripts += [
+            SQL_DIR / "view_comments.postgresql.sql",
+            SQL_DIR / "analyst_role.postgresql.sql",
+        ]
+    return scripts
+
+
+def _apply_scripts(conn: Connection, scripts: list[Path]) -> bool:
+    """Run the scripts; False when the analysts' grants had to be left for a later set-up."""
+    complete = True
+    for path in scripts:
+        if path.name == "analyst_role.postgresql.sql":
+            complete = _grant_views_to_analysts(conn)
+        else:
+            _run_sql_file(conn, path)
+    return complete
+
+
+def _one_setup_at_a_time(conn: Connection) -> None:
+    """Hold the database's set-up lock until the transaction ends."""
+    if conn.dialect.name == "sqlite":
+        # The driver opens no transaction for DDL: take SQLite's write lock explicitly.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.execute(select(func.pg_advisory_xact_lock(SETUP_LOCK)))

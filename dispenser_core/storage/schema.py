@@ -40,6 +40,15 @@ schema_info = Table(
     Column("schema_version", Integer, primary_key=True),
 )
 
+# The SQL scripts (triggers, views, grants) as last applied: set-up runs them again only when
+# they changed, since every task prepares the schema and re-creating views blocks readers.
+schema_scripts = Table(
+    "schema_scripts",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+)
+
 work_units = Table(
     "work_units",
     metadata,
@@ -290,6 +299,10 @@ recaps = Table(
     # 1 for the first recap of the period; +1 each time late or corrected data changes it.
     Column("revision", Integer, nullable=False, server_default="1"),
     Column("revised_at", DateTime),
+    # The "Rekapitulasi Kehadiran" page filters by unit or employee and pages by NIP: without
+    # these, every page of a city's year reads all its recap rows (benchmarks/recap_page.py).
+    Index("ix_recaps_unit", "opd_code", "period_kind", "period"),
+    Index("ix_recaps_nip", "nip", "period_kind", "period"),
 )
 
 recap_builds = Table(
