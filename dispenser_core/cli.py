@@ -6,6 +6,7 @@ Examples::
     dispenser import roster roster.csv
     dispenser import attlog attlog.dat
     dispenser recap --period 2022-12 --format csv
+    dispenser recap --period 2025 --format xlsx --out rekap-2025.xlsx
     dispenser units                         # the unit codes --unit accepts
     dispenser run --period 2025-11          # everything before approval, without Airflow
     dispenser audit verify
@@ -19,20 +20,27 @@ import json
 import logging
 import os
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dispenser_core import audit, pipeline, reports
+from dispenser_core import audit, exports, pipeline, reports
+from dispenser_core.dashboard import RecapFilter
 from dispenser_core.drafts import STATUSES
 from dispenser_core.exceptions import DispenserError
 from dispenser_core.loading import SOURCE_KINDS, declare_synced
 from dispenser_core.periods import Period
+from dispenser_core.recap import recap_is_current
 from dispenser_core.settings import load_settings
 from dispenser_core.storage.db import connect
 
 log = logging.getLogger("dispenser")
 
 FORMATS = ("table", "csv", "json")
+# A workbook is a file, not text: written with --out, or to a stdout that is not a terminal.
+FILE_FORMATS = (*FORMATS, "xlsx")
 # What a shell reports for a program ended by a closed pipe: 128 + SIGPIPE.
 EXIT_BROKEN_PIPE = 141
 
@@ -115,16 +123,102 @@ def _refuse_unknown_units(engine, wanted: tuple[str, ...]) -> None:
         )
 
 
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _step(what: str) -> Iterator[None]:
+    """Say on stderr that a long piece of work starts, and how long it took."""
+    started = time.monotonic()
+    _progress(f"{what}...")
+    yield
+    _progress(f"{what}: done in {time.monotonic() - started:.1f} s.")
+
+
+def _refuse_binary_to_terminal(args) -> None:
+    # Checked before any work, so a long rebuild is not wasted on output that cannot be shown.
+    if args.format == "xlsx" and not args.out and sys.stdout.isatty():
+        raise ArgumentRefused(
+            "--format xlsx writes a binary workbook: give --out FILE.xlsx, or redirect the "
+            "output to a file (> rekap.xlsx)."
+        )
+
+
+def _write(args, content: str | bytes) -> None:
+    """The command's output to --out, or to stdout (a workbook only if stdout is no terminal)."""
+    if args.out:
+        path = Path(args.out)
+        try:
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        except OSError as err:
+            raise ArgumentRefused(
+                f"Cannot write {path} ({err.strerror}): choose --out in a folder that exists "
+                "and that you may write to."
+            ) from err
+        _progress(f"Wrote {path} ({path.stat().st_size} bytes).")
+    elif isinstance(content, bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+    else:
+        sys.stdout.write(content)
+
+
+def _rendered(
+    rows: list[dict],
+    fmt: str,
+    headers: dict[str, str] | None = None,
+    *,
+    sheet: str,
+    columns: tuple[str, ...] = (),
+) -> str | bytes:
+    if fmt == "xlsx":
+        return exports.table_xlsx(sheet, rows, headers)
+    return reports.render(rows, fmt, headers, columns=columns)
+
+
+def _bring_recap_up_to_date(engine, period: Period, rebuild: bool) -> None:
+    """Build the recap unless it is newer than every load (or ``rebuild`` asks anyway); this
+    recomputes daily status from January 1st, which takes minutes for a city."""
+    if not rebuild:
+        with connect(engine) as conn:
+            if recap_is_current(conn, period):
+                return
+    months = period.end.month
+    with _step(
+        f"Building the recap of {period} from the daily status of {period.year_start} .. "
+        f"{period.end} ({months} month{'s' if months > 1 else ''})"
+    ):
+        pipeline.recap(engine, period)
+
+
+def _recap_workbook(conn, args) -> bytes:
+    """The recap as on the "Rekapitulasi Kehadiran" page: a summary and a per-day sheet."""
+    wanted = RecapFilter(
+        period_kind=args.period.kind,
+        period_from=str(args.period),
+        period_to=str(args.period),
+        units=tuple(args.unit or ()),
+        sort="kode_opd",
+    )
+    with _step(f"Writing the recap of {args.period} as a workbook"):
+        return exports.recap_xlsx(conn, wanted)
+
+
 def _cmd_recap(args, settings) -> int:
     _refuse_unstarted(args.period, _today(settings))
+    _refuse_binary_to_terminal(args)
     engine = pipeline.prepare(settings, create=False)
     _refuse_unknown_units(engine, tuple(args.unit or ()))
-    if args.rebuild:
-        pipeline.recap(engine, args.period)
-    else:
-        pipeline.ensure_recap(engine, args.period)
+    _bring_recap_up_to_date(engine, args.period, args.rebuild)
+    output = None
     with connect(engine) as conn:
         rows = reports.recap_rows(conn, args.period, tuple(args.unit or ()))
+        if args.format == "xlsx" and not args.by_unit:
+            output = _recap_workbook(conn, args)
     if not rows:
         print(
             f"No employee works in {args.period} in this database; load the roster and "
@@ -134,30 +228,37 @@ def _cmd_recap(args, settings) -> int:
     headers = reports.RECAP_HEADERS_ID
     if args.by_unit:
         rows, headers = reports.unit_rows(rows), reports.UNIT_HEADERS_ID
-    sys.stdout.write(reports.render(rows, args.format, headers, columns=reports.RECAP_FIELDS))
+    if output is None:
+        output = _rendered(rows, args.format, headers, sheet="Rekap", columns=reports.RECAP_FIELDS)
+    _write(args, output)
     return 0
 
 
 def _cmd_candidates(args, settings) -> int:
     _refuse_unstarted(args.period, _today(settings))
+    _refuse_binary_to_terminal(args)
     engine = pipeline.prepare(settings, create=False)
-    pipeline.ensure_recap(engine, args.period)
+    _bring_recap_up_to_date(engine, args.period, rebuild=False)
     pipeline.find_candidates(engine, args.period, settings.appreciation_top_per_unit)
     with connect(engine) as conn:
         rows = reports.candidate_report_rows(conn, args.period)
     if args.kind:
         rows = [r for r in rows if r["kind"] == args.kind]
-    sys.stdout.write(reports.render(rows, args.format))
+    _write(args, _rendered(rows, args.format, sheet="Kandidat"))
     return 0
 
 
 def _cmd_drafts(args, settings) -> int:
+    _refuse_binary_to_terminal(args)
     engine = pipeline.prepare(settings, create=False)
     with connect(engine) as conn:
         every_draft = reports.draft_rows(conn)
     rows = [r for r in every_draft if not args.status or r["status"] == args.status]
-    shown, headers = reports.local_draft_rows(rows, settings.timezone, args.format)
-    sys.stdout.write(reports.render(shown, args.format, headers))
+    # A workbook shows times as the table does (local, the zone in the header): Excel has no
+    # time zones.
+    shown_as = "table" if args.format == "xlsx" else args.format
+    shown, headers = reports.local_draft_rows(rows, settings.timezone, shown_as)
+    _write(args, _rendered(shown, args.format, headers, sheet="Draft"))
     if args.format == "table":
         print(reports.pending_summary(every_draft, settings.timezone))
     return 0
@@ -324,7 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     recap = commands.add_parser("recap", help="print the recap of a month or a year")
     recap.add_argument("--period", type=_period, required=True, help="2025-11 or 2025")
-    recap.add_argument("--format", choices=FORMATS, default="table")
+    recap.add_argument("--format", choices=FILE_FORMATS, default="table")
+    recap.add_argument(
+        "--out", help="write to this file instead of stdout (xlsx on a terminal needs it)"
+    )
     recap.add_argument("--unit", action="append", help="only this unit (repeatable)")
     recap.add_argument("--by-unit", action="store_true", help="one row per unit")
     recap.add_argument("--rebuild", action="store_true", help="recompute even if up to date")
@@ -333,12 +437,18 @@ def build_parser() -> argparse.ArgumentParser:
     found = commands.add_parser("candidates", help="print violation and appreciation candidates")
     found.add_argument("--period", type=_period, required=True)
     found.add_argument("--kind", choices=("violation", "appreciation"))
-    found.add_argument("--format", choices=FORMATS, default="table")
+    found.add_argument("--format", choices=FILE_FORMATS, default="table")
+    found.add_argument(
+        "--out", help="write to this file instead of stdout (xlsx on a terminal needs it)"
+    )
     found.set_defaults(run=_cmd_candidates)
 
     drafts = commands.add_parser("drafts", help="list drafts and the pending summary")
     drafts.add_argument("--status", choices=STATUSES, help="only drafts in this state")
-    drafts.add_argument("--format", choices=FORMATS, default="table")
+    drafts.add_argument("--format", choices=FILE_FORMATS, default="table")
+    drafts.add_argument(
+        "--out", help="write to this file instead of stdout (xlsx on a terminal needs it)"
+    )
     drafts.set_defaults(run=_cmd_drafts)
 
     units = commands.add_parser("units", help="list the unit codes (OPD) and their names")
