@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
+from dispenser_core import pipeline
 from dispenser_core.local.airflow_standalone import LocalAirflow, free_port
 from dispenser_core.local.notification_service import start_in_thread
+from dispenser_core.periods import Period
 from dispenser_core.sample_city import write_sample_city
+from dispenser_core.storage.db import create_schema
 from tests.conftest import fresh_postgres_database
 
 DAG_ID = "dispenser_monthly_discipline"
@@ -180,3 +184,13 @@ def _stack(tmp_path_factory, metadata_url: str):
         airflow.stop()
         gateway.shutdown()
         gateway.server_close()
+
+
+@pytest.fixture(scope="session")
+def recapped_november(stack):
+    """The sample city loaded and November 2025 recapped, as a monthly run leaves them."""
+    engine = create_engine(stack.database_url)
+    create_schema(engine)
+    pipeline.extract(engine, stack.sample_city)
+    pipeline.recap(engine, Period(2025, 11))
+    return engine

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from dispenser_core.drafts import load_draft
+from dispenser_core.sample_city import PLANTED_THREE
 from dispenser_core.settings import PROJECT_ROOT
 from dispenser_core.storage.db import connect
 from dispenser_core.storage.schema import notices
@@ -106,3 +107,29 @@ def test_the_approver_approves_in_the_ui_and_a_viewer_cannot(stack, browser):
         time.sleep(1)
     assert keys and keys <= {n["idempotency_key"] for n in stack.gateway.state.received}
     assert (approver_row.status, approver_row.decided_by) == ("sent", "approver")
+
+
+def test_a_signed_in_user_filters_the_recap_in_the_airflow_ui(stack, browser, recapped_november):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = _page(browser, stack, "viewer")
+
+    page.goto(f"{stack.airflow.url}/plugin/dispenser-dasbor")
+    dashboard = page.frame_locator("iframe")
+    dashboard.locator("#draft-pending").wait_for(timeout=30_000)
+    assert dashboard.locator("#tren rect").count() == 12  # one bar per month
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    page.goto(f"{stack.airflow.url}/plugin/dispenser-rekap")
+    recap = page.frame_locator("iframe")
+    recap.locator("input[name=dari]").fill("2025-11")
+    recap.locator("input[name=sampai]").fill("2025-11")
+    recap.locator("input[name=cari]").fill(PLANTED_THREE)
+    recap.get_by_role("button", name="Tampilkan").click()
+    recap.get_by_text("1 baris").wait_for(timeout=30_000)
+    rows = recap.locator("#rekap tr")
+    assert rows.count() == 2  # the header and the one employee
+    cells = rows.nth(1).locator("td").all_inner_texts()
+    headers = rows.nth(0).locator("th").all_inner_texts()
+    row = dict(zip([h.strip(" ▲▼") for h in headers], cells, strict=True))
+    assert (row["NIP"], row["Hari kerja"], row["TK"]) == (PLANTED_THREE, "20", "3")
+    page.screenshot(path=str(ARTIFACTS / "recap-filtered.png"), full_page=True)
