@@ -59,6 +59,9 @@ _A_PUNCH = {
 # Files that change how days are judged; loaded like the sources so that a recap built before
 # them is known to be out of date.
 RULE_KINDS = ("calendar", "schedules", "shifts", "schedule_assignments")
+# Punches rejected for what a corrected roster can change: loading the same file again after
+# the roster is fixed tries these rows again.
+RETRIED_REASONS = ("unknown_pin", "before_start_date", "after_end_date")
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,18 @@ class LoadSummary:
     rows_duplicate: int
     rows_rejected: int
     already_loaded: bool = False
+    # Rows rejected at an earlier load of the same file and tried again now.
+    tried_again: int = 0
 
     def describe(self) -> str:
         if self.already_loaded:
             return f"{self.file_name}: already loaded as batch {self.batch_id}, nothing changed"
+        if self.tried_again:
+            return (
+                f"{self.file_name}: batch {self.batch_id} again, {self.tried_again} rows rejected "
+                f"before tried again; now {self.rows_loaded} loaded, {self.rows_duplicate} "
+                f"already present, {self.rows_rejected} rejected"
+            )
         return (
             f"{self.file_name}: batch {self.batch_id}, {self.rows_read} rows read, "
             f"{self.rows_loaded} loaded, {self.rows_duplicate} already present, "
@@ -164,10 +175,12 @@ def _load(conn: Connection, source_kind: str, path: Path, read, store) -> LoadSu
         )
     sha = _sha256(path)
     previous = _previous_batch(conn, source_kind, sha, path.name)
-    if previous is not None:
-        log.info("Skipping %s: batch %s already holds this file", path.name, previous.batch_id)
-        return previous
-    return _store_batch(conn, source_kind, path.name, sha, read(path), store)
+    if previous is None:
+        return _store_batch(conn, source_kind, path.name, sha, read(path), store)
+    if source_kind in PUNCH_KINDS and _lines_to_try_again(conn, previous.batch_id):
+        return _load_again(conn, previous, read(path), store)
+    log.info("Skipping %s: batch %s already holds this file", path.name, previous.batch_id)
+    return previous
 
 
 def _store_units(conn: Connection, batch_id: int, result: ReadResult):
@@ -607,7 +620,10 @@ def _store_batch(
 
     # A duplicate is kept aside like a rejection, with what it repeats, but counted apart.
     rejected_count = len(rejected) - sum(r.reason == "duplicate" for r in rejected)
-    duplicates = result.lines_read - loaded - rejected_count
+    if source_kind in PUNCH_KINDS:  # a row of a per-day export holds two punches
+        duplicates = len(rejected) - rejected_count
+    else:
+        duplicates = result.lines_read - loaded - rejected_count
     _close_batch(
         conn,
         batch_id,
@@ -620,4 +636,61 @@ def _store_batch(
         source_kind, name, batch_id, result.lines_read, loaded, duplicates, rejected_count
     )
     log.info("Loaded %s", summary.describe())
+    return summary
+
+
+def _lines_to_try_again(conn: Connection, batch_id: int) -> set[int]:
+    return set(
+        conn.scalars(
+            select(rejected_records.c.line_number).where(
+                rejected_records.c.batch_id == batch_id,
+                rejected_records.c.reason.in_(RETRIED_REASONS),
+            )
+        )
+    )
+
+
+def _load_again(conn: Connection, previous: LoadSummary, result: ReadResult, store):
+    """A file loaded before, given again after the roster changed: the punches it rejected for
+    an unknown PIN or outside the employee's service are tried again, in the same batch. When
+    none of them loads, nothing changes (and recaps stay current)."""
+    batch_id = previous.batch_id
+    lines = _lines_to_try_again(conn, batch_id)
+    retried = ReadResult(
+        rows=[p for p in result.rows if p.line_number in lines],
+        lines_read=len(lines),
+    )
+    loaded, rejected, _ = store(conn, batch_id, retried)
+    if not loaded:
+        log.info("Skipping %s: its rejected rows are still rejected", previous.file_name)
+        return previous
+    conn.execute(
+        delete(rejected_records).where(
+            rejected_records.c.batch_id == batch_id,
+            rejected_records.c.reason.in_(RETRIED_REASONS),
+        )
+    )
+    _keep_rejections(conn, batch_id, rejected)
+    still_rejected = sum(r.reason != "duplicate" for r in rejected)
+    duplicates = len(rejected) - still_rejected
+    summary = LoadSummary(
+        previous.source_kind,
+        previous.file_name,
+        batch_id,
+        previous.rows_read,
+        previous.rows_loaded + loaded,
+        previous.rows_duplicate + duplicates,
+        previous.rows_rejected - len(lines) + still_rejected,
+        tried_again=len(lines),
+    )
+    # Recaps older than this load are out of date again.
+    _close_batch(
+        conn,
+        batch_id,
+        imported_at=_utcnow(),
+        rows_loaded=summary.rows_loaded,
+        rows_duplicate=summary.rows_duplicate,
+        rows_rejected=summary.rows_rejected,
+    )
+    log.info("Loaded again %s", summary.describe())
     return summary

@@ -170,6 +170,50 @@ class TestLoadingTwice:
         ] == counts
 
 
+class TestLoadingAgainAfterTheRosterChanged:
+    """An export with an unknown PIN is rejected line by line; once the roster has the PIN,
+    loading the same file again stores those punches, in the same batch, and nothing else."""
+
+    ATTLOG = _attlog(
+        "      007\t2025-11-03 07:15:00\t1\t0",
+        "       42\t2025-11-03 07:20:00\t1\t0",
+        "       42\t2025-11-03 16:05:00\t1\t1",
+        "       99\t2025-11-03 07:30:00\t1\t0",
+    )
+
+    def test_the_rejected_punches_load_once_the_pin_is_known(self, office, tmp_path):
+        path = _write(tmp_path, "attlog.dat", self.ATTLOG)
+        first = _load(office, "attlog", path)
+        assert (first.rows_loaded, first.rows_rejected) == (1, 3)
+
+        roster = ROSTER + f"42,{STRANGER},Citra,DINKES,Dinas Kesehatan,2020-01-01\n"
+        _load(office, "roster", _write(tmp_path, "roster2.csv", roster))
+        again = _load(office, "attlog", path)
+
+        assert (again.batch_id, again.tried_again) == (first.batch_id, 3)
+        assert (again.rows_loaded, again.rows_rejected, again.rows_duplicate) == (3, 1, 0)
+        # 07:20 and 16:05 WIB are 00:20 and 09:05 UTC.
+        assert {(nip, at) for nip, at in _punches(office) if nip == STRANGER} == {
+            (STRANGER, dt.datetime(2025, 11, 3, 0, 20)),
+            (STRANGER, dt.datetime(2025, 11, 3, 9, 5)),
+        }
+        assert _rejections(office, first.batch_id) == {(4, "unknown_pin")}
+        assert _count(office, import_batches) == 4  # units, roster, attlog, roster2: no other
+
+    def test_a_third_load_changes_nothing_more(self, office, tmp_path):
+        path = _write(tmp_path, "attlog.dat", self.ATTLOG)
+        _load(office, "attlog", path)
+        roster = ROSTER + f"42,{STRANGER},Citra,DINKES,Dinas Kesehatan,2020-01-01\n"
+        _load(office, "roster", _write(tmp_path, "roster2.csv", roster))
+        _load(office, "attlog", path)
+        stored = _punches(office)
+
+        third = _load(office, "attlog", path)
+
+        assert _punches(office) == stored
+        assert third.already_loaded and (third.rows_loaded, third.rows_rejected) == (3, 1)
+
+
 class TestOverlappingExports:
     def test_two_overlapping_exports_give_one_punch_each(self, office, tmp_path):
         monday_in = "      007\t2025-11-03 07:15:00\t1\t0\t0\t0"
@@ -470,3 +514,28 @@ class TestRefusals:
             _load(office, "attlog", _write(tmp_path, "attlog.dat", ""))
 
         assert _count(office, import_batches) == batches
+
+
+class TestFutureWatermark:
+    def test_a_watermark_in_the_future_judges_no_day_after_now(self, office, tmp_path):
+        from dispenser_core.recap import unit_coverage
+
+        path = _write(tmp_path, "attlog.dat", _attlog("      007\t2025-11-03 07:15:00\t1\t0"))
+        with connect(office) as conn:
+            load_file(conn, "attlog", path, synced_until=dt.datetime(2099, 1, 1))
+            coverage = unit_coverage(conn)
+        now_in_jakarta = dt.datetime.now(ZoneInfo("Asia/Jakarta")).replace(tzinfo=None)
+        [until] = coverage.loc[coverage["opd_code"] == "DINKES", "judged_until"]
+        assert until.to_pydatetime() <= now_in_jakarta
+        assert until.to_pydatetime() > now_in_jakarta - dt.timedelta(minutes=5)
+
+    def test_the_cli_refuses_a_synced_until_after_now(self, tmp_path, monkeypatch, capsys):
+        from dispenser_core.cli import main
+
+        monkeypatch.setenv("DISPENSER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+        path = _write(tmp_path, "attlog.dat", _attlog("      007\t2025-11-03 07:15:00\t1\t0"))
+        code = main(["import", "attlog", str(path), "--synced-until", "2099-01-01T00:00"])
+        assert code != 0
+        assert "after now" in capsys.readouterr().err
+        code = main(["sync-source", "--source", "attlog", "--synced-until", "2099-01-01T00:00"])
+        assert code != 0
