@@ -62,7 +62,18 @@ def _cmd_init(args, settings) -> int:
     return 0
 
 
+def _refuse_future_sync(synced_until: dt.datetime | None, settings) -> None:
+    now = dt.datetime.now(ZoneInfo(settings.timezone)).replace(tzinfo=None)
+    if synced_until is not None and synced_until > now:
+        raise ArgumentRefused(
+            f"--synced-until {synced_until:%Y-%m-%dT%H:%M} is after now ({now:%Y-%m-%dT%H:%M} in "
+            f"{settings.timezone}): a source cannot have delivered what has not happened. Give "
+            "the time up to which it delivered everything, or leave the option out."
+        )
+
+
 def _cmd_import(args, settings) -> int:
+    _refuse_future_sync(args.synced_until, settings)
     engine = pipeline.prepare(settings)
     kind = args.kind.replace("-", "_")
     for path in args.files:
@@ -344,6 +355,7 @@ def _cmd_pull(args, settings) -> int:
 
 
 def _cmd_sync_source(args, settings) -> int:
+    _refuse_future_sync(args.synced_until, settings)
     engine = pipeline.prepare(settings, create=False)
     with connect(engine) as conn:
         print(declare_synced(conn, args.source, args.synced_until).describe())

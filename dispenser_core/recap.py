@@ -193,16 +193,25 @@ def unit_coverage(conn: Connection) -> pd.DataFrame:
     query = (
         select(
             source_units.c.opd_code,
+            work_units.c.timezone,
             func.min(per_source.c.first).label("judged_from"),
             func.min(per_source.c.synced).label("judged_until"),
         )
         .join(per_source, per_source.c.source == source_units.c.source)
-        .group_by(source_units.c.opd_code)
+        .join(work_units, work_units.c.opd_code == source_units.c.opd_code)
+        .group_by(source_units.c.opd_code, work_units.c.timezone)
     )
     frame = read_frame(conn, query)
-    return frame.assign(
+    # A watermark set in the future (a mistyped --synced-until, a source's clock) must never
+    # let a day that has not happened be judged: nothing is delivered later than now.
+    now = pd.Timestamp.now(tz="UTC")
+    local_now = pd.to_datetime(
+        [now.tz_convert(zone).tz_localize(None) for zone in frame["timezone"]]
+    )
+    synced = pd.to_datetime(frame["judged_until"])
+    return frame.drop(columns="timezone").assign(
         judged_from=pd.to_datetime(frame["judged_from"]),
-        judged_until=pd.to_datetime(frame["judged_until"]),
+        judged_until=synced.where(synced.isna() | (synced <= local_now), local_now),
     )
 
 

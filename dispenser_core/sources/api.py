@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from dispenser_core.exceptions import DispenserError, InputFileError
+from dispenser_core.exceptions import ConfigurationError, DispenserError, InputFileError
 from dispenser_core.http import (
     Refused,
     RetryPolicy,
@@ -59,6 +59,11 @@ class ApiConfig:
 
     @classmethod
     def with_mapping(cls, base_url: str, mapping_file: Path | None = None, **options) -> ApiConfig:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"The attendance API address {base_url!r} has no http:// or https://; write it "
+                "whole, e.g. http://127.0.0.1:8766."
+            )
         return cls(base_url=base_url.rstrip("/"), mapping=load_mapping(mapping_file), **options)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from dispenser_core.exceptions import ConfigurationError, DatabaseError
 from dispenser_core.settings import PROJECT_ROOT, Settings, load_settings
@@ -47,7 +47,13 @@ def make_engine(settings: Settings | str | None = None, *, create: bool = True) 
     if settings is None:
         settings = load_settings()
     url = settings if isinstance(settings, str) else settings.database_url
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise ConfigurationError(
+            f"DISPENSER_DATABASE_URL {url!r} is not a database address; write "
+            "sqlite:////path/to/file.sqlite or postgresql+psycopg2://user@host/database."
+        ) from err
 
     if parsed.get_backend_name() == "sqlite":
         path = Path(parsed.database or "")

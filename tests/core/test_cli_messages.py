@@ -248,3 +248,16 @@ def test_the_demo_summary_uses_the_run_headers_and_the_band_order(office, capsys
     # E4 has 6 TK days (R2), E2 has 3 (R1); three employees are appreciated.
     codes = [line.split()[0] for line in lines if re.match(r"^(R\d|S\d|B\d|APR) ", line)]
     assert codes == ["R2", "R1", "APR"]
+
+
+def test_a_database_url_that_is_not_one_is_named(monkeypatch, capsys):
+    monkeypatch.setenv("DISPENSER_DATABASE_URL", "notaurl")
+    assert main(["units"]) == 2
+    err = capsys.readouterr().err
+    assert "'notaurl' is not a database address" in err and "Traceback" not in err
+
+
+def test_an_api_address_without_its_scheme_is_named(database, monkeypatch, capsys):
+    monkeypatch.setenv("DISPENSER_API_URL", "127.0.0.1:8097")
+    assert main(["pull"]) == 2
+    assert "has no http:// or https://" in capsys.readouterr().err
