@@ -9,6 +9,7 @@ named in ``DISPENSER_APPROVERS``) and ``viewer`` (viewer).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
@@ -16,9 +17,11 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import requests
 from cryptography.fernet import Fernet
 
@@ -28,6 +31,8 @@ USERS = {"admin": "admin", "operator": "op", "approver": "user", "viewer": "view
 # The pool the sending tasks use (plugins/dispenser_airflow/review.py names it too).
 NOTIFICATION_POOL = "dispenser_notifications"
 NOTIFICATION_POOL_SLOTS = 2
+
+log = logging.getLogger(__name__)
 
 
 def free_port() -> int:
@@ -63,6 +68,7 @@ class LocalAirflow:
     # Tests start Airflow with only the DISPENSER_* settings they give in extra_env.
     inherit_dispenser_env: bool = True
     process: subprocess.Popen | None = None
+    _started: set[psutil.Process] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
@@ -116,18 +122,23 @@ class LocalAirflow:
         env.update(self.extra_env)
         return env
 
+    def command(self) -> list[str]:
+        """What ``start`` runs."""
+        return [str(Path(sys.executable).parent / "airflow"), "standalone"]
+
     def start(self, log_path: Path | None = None) -> None:
         """Start standalone in its own process group; output goes to ``log_path``."""
         log_path = log_path or self.home / "standalone.log"
-        log_file = log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "airflow"), "standalone"],
-            env=self.environment(),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=self.home,
-        )
+        with log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                self.command(),
+                env=self.environment(),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.home,
+            )
+        self._started = {psutil.Process(self.process.pid)}
 
     def wait_until_ready(self, timeout: float = 180.0, dag_id: str | None = None) -> None:
         """Wait for the API to answer (and, if given, for ``dag_id`` to be parsed)."""
@@ -164,8 +175,10 @@ class LocalAirflow:
         return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
 
     def ensure_pool(self, name: str, slots: int, description: str = "") -> None:
-        """Create the pool (or set its slots) that tasks name."""
-        body = {"name": name, "slots": slots, "description": description}
+        """Create the pool (or set its slots) that tasks name; deferred tasks take no slot."""
+        # Airflow 3.3 answers 422 to a PATCH of a pool without include_deferred, even with an
+        # update_mask.
+        body = {"name": name, "slots": slots, "description": description, "include_deferred": False}
         response = self.api("PATCH", f"/api/v2/pools/{name}", json=body)
         if response.status_code == 404:
             response = self.api("POST", "/api/v2/pools", json=body)
@@ -184,12 +197,55 @@ class LocalAirflow:
         response.raise_for_status()
 
     def stop(self, grace: float = 20.0) -> None:
-        """End the whole process group that ``start`` created."""
-        if not self.process or self.process.poll() is not None:
+        """End every process ``start`` started: SIGTERM, ``grace`` seconds, then SIGKILL.
+
+        Signalling the process group is not enough: Airflow puts each task runner in a group
+        of its own, and a scheduler waiting for one outlives the standalone process.
+        """
+        if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        left = self._signal_tree(signal.SIGTERM, grace)
+        if left:
+            left = self._signal_tree(signal.SIGKILL, 10)
+        if left:
+            log.warning("Airflow processes %s did not end", sorted(p.pid for p in left))
+
+    def _signal_tree(self, sig: signal.Signals, timeout: float) -> set[psutil.Process]:
+        """Send ``sig`` to each running process of the tree, and to those that appear, until
+        none runs or ``timeout`` passes; returns those still running."""
+        signalled: set[psutil.Process] = set()
+        deadline = time.monotonic() + timeout
+        while True:
+            self.process.poll()
+            running = self._running_tree()
+            for process in running - signalled:
+                with suppress(psutil.Error):
+                    process.send_signal(sig)
+            signalled |= running
+            if not running or time.monotonic() >= deadline:
+                return running
+            time.sleep(0.1)
+
+    def _running_tree(self) -> set[psutil.Process]:
+        """The running members of the process group ``start`` created and all descendants of
+        what it started; orphans stay known once seen, although their parent is gone."""
+        leader = self.process.pid
+        # The group id stays ours while the leader runs; once it is gone, the pid cannot be
+        # given to another process while a member of the group is left.
+        leader_is_ours = any(p.pid == leader and p.is_running() for p in self._started)
+        if leader_is_ours or not psutil.pid_exists(leader):
+            for process in psutil.process_iter():
+                with suppress(OSError):
+                    if os.getpgid(process.pid) == leader:
+                        self._started.add(process)
+        for process in list(self._started):
+            with suppress(psutil.Error):
+                self._started.update(process.children(recursive=True))
+        return {process for process in self._started if _running(process)}
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
