@@ -2,9 +2,10 @@
 and local calendar overrides.
 
 A reader checks each row on its own and hands back the good rows and the rejected ones with
-their reason; only a file that cannot be read at all (wrong columns, not text, another kind of
-file) is refused whole. Checks that need the database (a unit or schedule that must exist) are
-the loader's.
+their reason (a value in a column the header does not name is ``extra_fields``); only a file
+that cannot be read at all (wrong or repeated columns, not text, another kind of file, a quote
+never closed) is refused whole. Checks that need the database (a unit or schedule that must
+exist) are the loader's.
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ class _RowProblem(Exception):
 
 def _read_csv(
     path: Path, required: tuple[str, ...], foreign: tuple[str, ...] = ()
-) -> tuple[list[dict], list[tuple[int, str]]]:
-    """The rows of a CSV file, and the line number and raw text of each; a header without the
-    ``required`` columns or with a ``foreign`` one is refused."""
+) -> tuple[list[dict | _RowProblem], list[tuple[int, str]]]:
+    """The rows of a CSV file (or why a row cannot be read), and the line number and raw text of
+    each; a header without the ``required`` columns, with a ``foreign`` one or with a column
+    named twice is refused."""
     try:
         text = path.read_bytes()
     except OSError as err:
@@ -72,16 +74,87 @@ def _read_csv(
         raise InputFileError(f"{path} is not UTF-8 text: save it as CSV (UTF-8).") from err
 
     lines = decoded.splitlines()
-    reader = csv.DictReader(lines)
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    reader = csv.reader(lines)
+    try:
+        header = [name.strip() for name in next(reader, [])]
+    except csv.Error as err:
+        raise InputFileError(unreadable_header(str(path), err)) from err
     _check_header(path, header, required, foreign)
-    reader.fieldnames = header
     rows, sources = [], []
-    for row in reader:
-        rows.append({k: (v or "").strip() for k, v in row.items() if k is not None})
-        # The reader skips blank lines, so a row's place in the list is not its line.
+    while True:
+        first_line = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            refuse_unclosed_quote(str(path), first_line, reader.line_num, err)
+            rows.append(_RowProblem("unreadable_line", unreadable_line(err)))
+            sources.append((reader.line_num, lines[reader.line_num - 1][:200]))
+            continue
+        if not fields:
+            continue  # a blank line
+        extra = extra_fields(header, [bool(value.strip()) for value in fields])
+        if extra:
+            rows.append(_RowProblem("extra_fields", extra))
+        else:
+            rows.append(
+                {
+                    name: (fields[index].strip() if index < len(fields) else "")
+                    for index, name in enumerate(header)
+                    if name
+                }
+            )
+        # A quoted value may run over several lines; the row is known by its last.
         sources.append((reader.line_num, lines[reader.line_num - 1]))
     return rows, sources
+
+
+def extra_fields(header: list[str], filled: list[bool]) -> str | None:
+    """What is wrong with a row that holds a value in a column its header does not name (past
+    the last name, or under an empty one), or None; ``filled`` tells which fields hold one.
+
+    Such a value is usually a comma inside a value that was not quoted, so the row's other
+    values are not where the header says either; empty fields there hold nothing and pass."""
+    unnamed = [
+        index
+        for index, full in enumerate(filled)
+        if full and (index >= len(header) or not header[index])
+    ]
+    if not unnamed:
+        return None
+    fields = max(index for index, full in enumerate(filled) if full) + 1
+    named = [name for name in header if name]
+    return (
+        f"{fields} fields, but the header names {len(named)} ({', '.join(named)}): quote a "
+        "value that holds the separator, or name its column in the header"
+    )
+
+
+def unreadable_line(err: csv.Error) -> str:
+    """The detail of a line the CSV reader gave up on."""
+    return (
+        f"the CSV reader cannot read this line ({err}); a value this long is usually a quote "
+        '(") that is never closed: fix the line and load the file again'
+    )
+
+
+def unreadable_header(name: str, err: csv.Error) -> str:
+    return (
+        f"{name}: line 1 (the header) cannot be read as CSV ({err}). Nothing was loaded; export "
+        "the file again with one line of column names first."
+    )
+
+
+def refuse_unclosed_quote(name: str, first_line: int, last_line: int, err: csv.Error) -> None:
+    """Refuse the file when the value the reader gave up on started on an earlier line: a quote
+    was opened there and never closed, and what follows is not the file's rows."""
+    if last_line > first_line:
+        raise InputFileError(
+            f"{name}: the value that starts on line {first_line} runs on to line {last_line} "
+            f'({err}): a quote (") opened on line {first_line} is never closed. Nothing was '
+            "loaded; close the quote (or remove it) and load the file again."
+        )
 
 
 def _check_header(
@@ -95,6 +168,14 @@ def _check_header(
             f"{path} has the column(s) {', '.join(found)}: it looks like a {kind} file, not the "
             f"kind given. Nothing was loaded; if it is a {kind} file, run "
             f"`dispenser import {kind} {path}`."
+        )
+    repeated = [name for index, name in enumerate(header) if name and header.index(name) < index]
+    if repeated:
+        names = ", ".join(dict.fromkeys(repeated))
+        raise InputFileError(
+            f"{path} names the column(s) {names} more than once; its header is {header}. "
+            "Nothing was loaded: which of them holds the value cannot be told, so keep one "
+            "column of each name (delete or rename the others) and load the file again."
         )
     missing = [name for name in required if name not in header]
     if missing:
@@ -144,10 +225,14 @@ def _read_rows(
     return _parse_rows(rows, sources, parse)
 
 
-def _parse_rows(rows: list[dict], sources: list[tuple[int, str]], parse) -> ReadResult:
+def _parse_rows(
+    rows: list[dict | _RowProblem], sources: list[tuple[int, str]], parse
+) -> ReadResult:
     result = ReadResult(lines_read=len(rows))
     for row, (line_number, raw) in zip(rows, sources, strict=True):
         try:
+            if isinstance(row, _RowProblem):
+                raise row
             result.rows.append(parse(row))
             result.row_lines.append(line_number)
             result.row_raw.append(raw)
