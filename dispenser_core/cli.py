@@ -325,6 +325,10 @@ def _cmd_audit(args, settings) -> int:
 def _cmd_rejected(args, settings) -> int:
     engine = pipeline.prepare(settings, create=False)
     with connect(engine) as conn:
+        if args.batch is not None and not reports.batch_exists(conn, args.batch):
+            raise ArgumentRefused(
+                f"There is no batch {args.batch}; the import output names each file's batch."
+            )
         rows = reports.rejected_rows(conn, args.batch)
     sys.stdout.write(reports.render(rows, args.format))
     return 0

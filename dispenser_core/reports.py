@@ -191,6 +191,11 @@ def local_draft_rows(
     return shown, {"updated_at": f"updated_at ({zone_name})"}
 
 
+def batch_exists(conn: Connection, batch_id: int) -> bool:
+    found = select(import_batches.c.batch_id).where(import_batches.c.batch_id == batch_id)
+    return conn.execute(found).first() is not None
+
+
 def rejected_rows(
     conn: Connection, batch_id: int | None = None, limit: int | None = None
 ) -> list[dict]:

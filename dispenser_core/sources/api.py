@@ -126,7 +126,11 @@ class AttendanceApi:
         except Refused as err:
             status = err.response.status_code
             hint = (
-                "Check the API credentials (the Airflow connection dispenser_attendance_api)"
+                (
+                    "Check the API credentials (in Airflow, the connection "
+                    "dispenser_attendance_api; from the command line, DISPENSER_API_TOKEN or "
+                    "DISPENSER_API_LOGIN and DISPENSER_API_PASSWORD)"
+                )
                 if status in (401, 403)
                 else "Check the API address and the mapping file"
             )

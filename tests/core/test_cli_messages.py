@@ -261,3 +261,9 @@ def test_an_api_address_without_its_scheme_is_named(database, monkeypatch, capsy
     monkeypatch.setenv("DISPENSER_API_URL", "127.0.0.1:8097")
     assert main(["pull"]) == 2
     assert "has no http:// or https://" in capsys.readouterr().err
+
+
+def test_rejected_rows_of_a_batch_that_does_not_exist_are_refused(database, capsys):
+    assert main(["init"]) == 0
+    assert main(["rejected", "--batch", "999"]) == 2
+    assert "There is no batch 999" in capsys.readouterr().err
