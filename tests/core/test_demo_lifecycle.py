@@ -227,7 +227,7 @@ def test_sigterm_while_airflow_starts_stops_the_demo_and_all_of_airflow(tmp_path
 
         demo.send_signal(signal.SIGTERM)
         rest = _output_after(demo)
-        demo.wait(30)
+        demo.wait(60)
     finally:
         if demo.poll() is None:
             demo.kill()
@@ -248,7 +248,7 @@ def test_ctrl_c_after_the_reader_of_the_output_died_still_stops_airflow(tmp_path
 
         demo.stdout.close()
         demo.send_signal(signal.SIGINT)
-        demo.wait(30)
+        demo.wait(60)
     finally:
         if demo.poll() is None:
             demo.kill()
