@@ -178,6 +178,7 @@ def run_demo(
         else:
             _say("\nNo draft waits: this period was decided before. `make demo-reset` starts over.")
         _say(f"Approver login: user 'approver', password '{airflow.password('approver')}'")
+        _say(f"Dashboard and recap: {airflow.url}/plugin/dispenser-dasbor (any signed-in user)")
         _say(f"Notices received by the local gateway: {settings.data_dir / 'notifications.jsonl'}")
         if keep_running:
             _say("Press Ctrl-C to stop Airflow and the notification service.")
