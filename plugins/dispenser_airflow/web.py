@@ -22,7 +22,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dispenser_core import dashboard, exports
 from dispenser_core.exceptions import DispenserError
-from dispenser_core.reports import MONTHS_ID
 from dispenser_core.settings import load_settings
 from dispenser_core.storage.db import connect, make_engine
 
@@ -65,36 +64,12 @@ def _engine():
 
 
 def _page(template: str, status_code: int = 200, **context) -> HTMLResponse:
-    html = TEMPLATES.get_template(template).render(months=MONTHS_ID, **context)
+    html = TEMPLATES.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status_code)
 
 
 def _no_data(error: Exception) -> HTMLResponse:
     return _page("message.html", 503, title="Belum ada data", message=str(error))
-
-
-def _recap_filter(
-    jenis: str,
-    dari: str,
-    sampai: str,
-    opd: list[str],
-    cari: str,
-    urut: str,
-    turun: str,
-    halaman: int,
-    per_halaman: int,
-) -> dashboard.RecapFilter:
-    return dashboard.RecapFilter(
-        period_kind="year" if jenis == "tahun" else "month",
-        period_from=dari or None,
-        period_to=sampai or None,
-        units=tuple(code for code in opd if code),
-        who=cari.strip(),
-        sort=urut or "nip",
-        descending=turun == "1",
-        page=halaman,
-        page_size=per_halaman,
-    )
 
 
 class RecapQuery:
@@ -125,7 +100,18 @@ class RecapQuery:
         }
 
     def to_filter(self) -> dashboard.RecapFilter:
-        return _recap_filter(**self.values)
+        v = self.values
+        return dashboard.RecapFilter(
+            period_kind="year" if v["jenis"] == "tahun" else "month",
+            period_from=v["dari"] or None,
+            period_to=v["sampai"] or None,
+            units=tuple(code for code in v["opd"] if code),
+            who=v["cari"].strip(),
+            sort=v["urut"] or "nip",
+            descending=v["turun"] == "1",
+            page=v["halaman"],
+            page_size=v["per_halaman"],
+        )
 
     def link(self, **changes) -> str:
         """The query string of these filters with ``changes`` applied."""
