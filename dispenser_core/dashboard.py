@@ -22,6 +22,10 @@ from dispenser_core.storage.schema import daily_status, employees, punches, reca
 
 PERIOD_KINDS = ("month", "year")
 MAX_PAGE_SIZE = 500
+# Beyond any city's recap, and inside what a database integer holds.
+MAX_PAGE = 1_000_000
+# Longer than any name or NIP; a longer search is a mistake (and SQLite refuses long patterns).
+MAX_WHO = 100
 TREND_MONTHS = 12
 TOP_UNITS = 5
 # Rows fetched at a time when an export reads every matching row.
@@ -105,6 +109,16 @@ class RecapFilter:
                 f"Halaman {self.page} dengan {self.page_size} baris per halaman tidak ada; "
                 "mulai dari halaman 1 dengan sedikitnya 1 baris. (Page and page size start at "
                 f"1, not {self.page} and {self.page_size}.)"
+            )
+        if self.page > MAX_PAGE:
+            raise ValueError(
+                f"Halaman {self.page} terlalu jauh; halaman terakhir tertulis di bawah tabel. "
+                f"(Page {self.page} is beyond any recap: the last page is shown below the table.)"
+            )
+        if len(self.who.strip()) > MAX_WHO:
+            raise ValueError(
+                f"Nama atau NIP yang dicari lebih dari {MAX_WHO} huruf; persingkat. "
+                f"(The name or NIP searched for is over {MAX_WHO} characters: shorten it.)"
             )
         # Normalised once here, so every query below reads clean values.
         object.__setattr__(self, "period_from", str(first) if first else None)
@@ -487,11 +501,20 @@ def _latest_draft(pending: list[dict], timezone: str) -> dict | None:
 
 
 def _summary_month(conn: Connection, today: dt.date) -> Period | None:
-    latest = conn.scalar(
-        select(func.max(recaps.c.period)).where(
-            recaps.c.period_kind == "month", recaps.c.period <= f"{today:%Y-%m}"
-        )
+    return latest_judged_month(conn, today)
+
+
+def latest_judged_month(conn: Connection, today: dt.date, nip: str | None = None) -> Period | None:
+    """The latest month up to ``today`` whose recap judged someone (of ``nip``) present or
+    absent: a month whose days all wait for data says nothing yet."""
+    query = select(func.max(recaps.c.period)).where(
+        recaps.c.period_kind == "month",
+        recaps.c.period <= f"{today:%Y-%m}",
+        recaps.c.present + recaps.c.absent > 0,
     )
+    if nip is not None:
+        query = query.where(recaps.c.nip == nip)
+    latest = conn.scalar(query)
     return Period.parse(latest) if latest else None
 
 

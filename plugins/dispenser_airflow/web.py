@@ -153,12 +153,12 @@ def rekap(user: GetUserDep, query: Annotated[RecapQuery, Depends()]) -> HTMLResp
 
 @app.get("/pegawai/{nip}", response_class=HTMLResponse)
 def pegawai(user: GetUserDep, nip: str, dari: str = "", sampai: str = "") -> HTMLResponse:
-    if not dari:  # the month before this one: a year of one person's punches is slow to read
-        last_month = dt.date.today().replace(day=1) - dt.timedelta(days=1)
-        dari = f"{last_month:%Y-%m}"
-    sampai = sampai or dari
     try:
         with connect(_engine()) as conn:
+            if not dari:  # one month: a year of one person's punches is slow to read
+                month = dashboard.latest_judged_month(conn, dt.date.today(), nip)
+                dari = str(month) if month else f"{dt.date.today():%Y-%m}"
+            sampai = sampai or dari
             detail = dashboard.employee_detail(conn, nip, dari, sampai)
     except ValueError as error:
         return _page("message.html", 400, title="Periode tidak valid", message=str(error))

@@ -35,6 +35,7 @@ from dispenser_core.dashboard import (
 from dispenser_core.periods import Period
 from dispenser_core.settings import Settings
 from dispenser_core.storage.db import connect
+from dispenser_core.storage.schema import recaps
 from tests.conftest import CASES, fresh_postgres_database
 
 OFFICE = CASES / "small_office"
@@ -151,6 +152,8 @@ class TestRecapFilter:
             ({"period_from": "2025-11", "period_to": "2025-10"}, "tukar keduanya.*swap them"),
             ({"page": 0}, "mulai dari halaman 1.*start at 1"),
             ({"period_kind": "week"}, "pilih 'month' atau 'year'"),
+            ({"page": 10**20}, "terlalu jauh.*beyond any recap"),
+            ({"who": "A" * 101}, "persingkat.*shorten it"),
         ],
         ids=[
             "sort",
@@ -160,6 +163,8 @@ class TestRecapFilter:
             "reversed",
             "page-0",
             "kind",
+            "page-huge",
+            "who-long",
         ],
     )
     def test_a_bad_value_says_what_to_change(self, filters, message):
@@ -415,6 +420,19 @@ class TestDashboard:
     def test_a_month_with_its_own_recap_is_shown(self, city):
         with connect(city) as conn:
             assert dashboard_summary(conn, dt.date(2025, 10, 31))["month"] == "2025-10"
+
+    def test_a_month_whose_days_all_wait_for_data_is_not_shown(self, city):
+        """A scheduled run for a month no source delivered yet recaps everyone as pending."""
+        with city.connect() as conn, conn.begin() as transaction:
+            waiting = [
+                dict(row) | {"period": "2025-12", "present": 0, "absent": 0, "tk": 0}
+                for row in conn.execute(
+                    recaps.select().where(recaps.c.period == "2025-11")
+                ).mappings()
+            ]
+            conn.execute(recaps.insert(), waiting)
+            assert dashboard_summary(conn, dt.date(2026, 1, 5))["month"] == "2025-11"
+            transaction.rollback()
 
     def test_before_any_recap_the_summary_is_empty(self, city):
         with connect(city) as conn:
