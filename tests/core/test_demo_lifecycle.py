@@ -186,7 +186,14 @@ def _start_demo(tmp_path: Path, ready_delay: float = 0) -> subprocess.Popen:
             stdout=subprocess.PIPE,
             stderr=stderr,
             bufsize=0,
+            # As in a terminal: a test run started in the background inherits SIGINT ignored,
+            # which the demo (rightly) keeps, as under nohup.
+            preexec_fn=_interruptible,
         )
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _read_until(demo: subprocess.Popen, marker: str, timeout: float = 60) -> str:
