@@ -21,8 +21,10 @@ import json
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from dispenser_core.local.json_http import JsonHandler
 
 REPEATED_ROWS = 5
 PATHS = {
@@ -103,22 +105,11 @@ class ApiState:
         return {"data": rows[first : start + size], "meta": meta}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     state: ApiState
-    protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         pass
-
-    def _answer(self, status: int, body: dict, headers: dict | None = None) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         url = urlparse(self.path)
