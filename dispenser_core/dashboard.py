@@ -472,7 +472,7 @@ def dashboard_summary(conn: Connection, today: dt.date, *, timezone: str = "Asia
         for d in every_draft
         if d["status"] in (draft_rules.PENDING, draft_rules.AWAITING_APPROVAL)
     ]
-    month = _summary_month(conn, today)
+    month = latest_judged_month(conn, today)
     return {
         "pending_message": reports.pending_summary(every_draft, timezone),
         "pending_drafts": len(pending),
@@ -498,10 +498,6 @@ def _latest_draft(pending: list[dict], timezone: str) -> dict | None:
         "employees": latest["employees"],
         "updated_at": reports.in_zone(latest["updated_at"], timezone),
     }
-
-
-def _summary_month(conn: Connection, today: dt.date) -> Period | None:
-    return latest_judged_month(conn, today)
 
 
 def latest_judged_month(conn: Connection, today: dt.date, nip: str | None = None) -> Period | None:

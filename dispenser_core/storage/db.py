@@ -24,6 +24,7 @@ SQL_DIR = PROJECT_ROOT / "sql"
 # sql/analyst_role.postgresql.sql. Not a setting: every deployment and docs/analysts.md name it
 # alike.
 ANALYST_ROLE = "dispenser_analyst"
+ANALYST_GRANTS = SQL_DIR / "analyst_role.postgresql.sql"
 # Any fixed number: the advisory lock every schema set-up on PostgreSQL takes.
 SETUP_LOCK = 7_234_500
 
@@ -132,7 +133,7 @@ def _grant_views_to_analysts(conn: Connection) -> bool:
             ANALYST_ROLE,
         )
         return False
-    _run_sql_file(conn, SQL_DIR / "analyst_role.postgresql.sql")
+    _run_sql_file(conn, ANALYST_GRANTS)
     return True
 
 
@@ -165,28 +166,24 @@ def create_schema(engine: Engine) -> None:
 
 
 def _scripts_of(dialect: str) -> list[Path]:
+    """The SQL scripts a set-up runs, in order; on PostgreSQL the last grants the views."""
     scripts = [
         SQL_DIR / f"audit_append_only.{dialect}.sql",
         SQL_DIR / "indexes.sql",
         SQL_DIR / "views.sql",
     ]
     if dialect == "postgresql":
-        scripts += [
-            SQL_DIR / "view_comments.postgresql.sql",
-            SQL_DIR / "analyst_role.postgresql.sql",
-        ]
+        scripts += [SQL_DIR / "view_comments.postgresql.sql", ANALYST_GRANTS]
     return scripts
 
 
 def _apply_scripts(conn: Connection, scripts: list[Path]) -> bool:
     """Run the scripts; False when the analysts' grants had to be left for a later set-up."""
-    complete = True
     for path in scripts:
-        if path.name == "analyst_role.postgresql.sql":
-            complete = _grant_views_to_analysts(conn)
-        else:
-            _run_sql_file(conn, path)
-    return complete
+        if path == ANALYST_GRANTS:
+            return _grant_views_to_analysts(conn)
+        _run_sql_file(conn, path)
+    return True
 
 
 def _one_setup_at_a_time(conn: Connection) -> None:
