@@ -53,6 +53,16 @@ def row_hash(
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+def _queue_writers(conn: Connection) -> None:
+    """Writers queue here so each reads the true last hash; readers are not blocked."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    elif not conn.connection.driver_connection.in_transaction:
+        # SQLite's driver opens the transaction only at the first write, after the last hash
+        # was read: take the write lock first, or two writers chain onto the same row.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _last_hash(conn: Connection) -> str:
     last = conn.scalar(select(audit_log.c.row_hash).order_by(audit_log.c.seq.desc()).limit(1))
     return last or GENESIS_HASH
@@ -62,8 +72,7 @@ def record_many(conn: Connection, rows: list[dict]) -> None:
     """Append several rows (actor, action, entity, entity_id, details) in order, in one go."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    _queue_writers(conn)
     prev = _last_hash(conn)
     values = []
     for row in rows:
@@ -100,9 +109,7 @@ def record(
     details: dict | None = None,
 ) -> int:
     """Append one row to the audit log in the caller's transaction; returns its sequence."""
-    if conn.dialect.name == "postgresql":
-        # Writers queue here so each reads the true last hash; readers are not blocked.
-        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    _queue_writers(conn)
     prev = _last_hash(conn)
     occurred_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     details_text = _canonical(details or {})

@@ -249,3 +249,28 @@ class TestVerifyCommand:
         assert main(["audit", "verify"]) == 1
 
         assert capsys.readouterr().out.startswith("Audit log BROKEN at row 3: its prev_hash")
+
+
+def test_writers_at_once_each_chain_onto_the_last_row(database_url):
+    """Approvals of two runs answered together append to the log at the same moment."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dispenser_core.storage.db import create_schema, make_engine
+
+    create_schema(make_engine(database_url))
+
+    def write(worker: int) -> None:
+        engine = make_engine(database_url)
+        for _ in range(15):
+            with connect(engine) as conn:
+                audit.entries(conn, entity="draft", entity_id=worker)  # a read first, as callers do
+                audit.record(
+                    conn, actor="t", action="draft_approved", entity="draft", entity_id=worker
+                )
+        engine.dispose()
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(write, range(6)))
+    with connect(make_engine(database_url)) as conn:
+        assert audit.verify_chain(conn).rows_checked == 90
+        assert audit.verify_chain(conn).intact
