@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
 
+from dispenser_core.storage.db import queue_sqlite_writer
 from dispenser_core.storage.schema import audit_log
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,10 @@ def _queue_writers(conn: Connection) -> None:
     """Writers queue here so each reads the true last hash; readers are not blocked."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
-    elif not conn.connection.driver_connection.in_transaction:
+    else:
         # SQLite's driver opens the transaction only at the first write, after the last hash
         # was read: take the write lock first, or two writers chain onto the same row.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        queue_sqlite_writer(conn)
 
 
 def _last_hash(conn: Connection) -> str:

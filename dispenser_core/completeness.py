@@ -96,19 +96,24 @@ def problem_days(
     *,
     sources: pd.DataFrame,
     coverage: pd.DataFrame | None = None,
+    source_counts: pd.Series | None = None,
 ) -> pd.DataFrame:
     """(opd_code, day) flagged as data problems. ``punches`` has nip, local_time and source;
     ``staff`` nip, opd_code, start_date and end_date; ``sources`` source and opd_code (which
-    units each source serves); ``coverage`` opd_code, judged_from and judged_until."""
+    units each source serves); ``coverage`` opd_code, judged_from and judged_until.
+    ``source_counts`` (punches per source and day) is needed when ``punches`` and ``staff``
+    are some units' only: a source's usual count is taken over every unit it serves."""
     units = staff[["nip", "opd_code"]].drop_duplicates("nip")
     located = punches.assign(nip=punches["nip"].astype(str)).merge(units, on="nip")
     located["day"] = located["local_time"].dt.normalize()
     days = _working_dates(start, end)
     unit_cover = None if coverage is None else coverage.rename(columns={"opd_code": "key"})
 
+    if source_counts is None:
+        source_counts = located.groupby([located["source"].astype(str), "day"]).size()
     by_source = _far_below_usual(
-        located.groupby(["source", "day"]).size(),
-        sorted(located["source"].unique()),
+        source_counts,
+        sorted(source_counts.index.get_level_values(0).unique()),
         days,
         _source_cover(sources, unit_cover),
     )

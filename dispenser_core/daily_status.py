@@ -396,6 +396,8 @@ def _absence_codes(inputs: DayInputs, nips: pd.Index, grid: _Grid) -> np.ndarray
         "start_date", kind="stable"
     )
     records = records[records["emp"] >= 0]
+    if records.empty:  # absences of other people only (another unit's, a past employee's)
+        return codes
     first, last = _days(records["start_date"]), _days(records["end_date"])
     lengths = np.maximum(last - first + 1, 0)
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)

@@ -5,6 +5,10 @@ run again with the same result::
 
     prepare -> extract -> validate -> build_recap -> find_candidates -> save_drafts
             -> (approval by a person) -> send_notices
+
+``build_recap`` can also be spread over workers: ``plan_units``, then ``rebuild_unit_status``
+once per unit (at the same time, in any order), then ``recap`` with ``rebuild_status=False``;
+the result is the same, employee by employee.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from sqlalchemy import Engine, func, select
 
+from dispenser_core import calendar
 from dispenser_core import candidates as candidate_rules
 from dispenser_core import drafts as draft_rules
 from dispenser_core.analysis import AnalysisRequest, nothing_matches, read_request
@@ -26,11 +32,17 @@ from dispenser_core.loading import LoadSummary, load_file, load_inbox, load_pull
 from dispenser_core.notices.client import NotificationClient
 from dispenser_core.notices.outbox import SendReport, send_outbox
 from dispenser_core.periods import Period
-from dispenser_core.recap import build_recap, recap_is_current
+from dispenser_core.recap import (
+    build_recap,
+    rebuild_daily_status,
+    recap_is_current,
+    source_day_counts,
+    staff_of,
+)
 from dispenser_core.schedules import seed_schedules
 from dispenser_core.settings import Settings
 from dispenser_core.sources.api import ApiConfig, AttendanceApi, Pulled, punches_of, records_of
-from dispenser_core.storage.db import connect, create_schema, make_engine
+from dispenser_core.storage.db import connect, create_schema, make_engine, queue_sqlite_writer
 from dispenser_core.storage.schema import import_batches, work_units
 from dispenser_core.validation import batch_checks, period_checks, result_checks
 from dispenser_core.validation import validate as check_data
@@ -195,10 +207,61 @@ def validate_results(
     )
 
 
-def recap(engine: Engine, period: Period) -> StepResult:
-    """Build the period's recap; its totals count the days the data could not judge."""
+def plan_units(engine: Engine, period: Period) -> dict:
+    """What the daily status of ``period`` (from January 1st) needs before its units are rebuilt
+    apart: the units with employees at work, and the city's punches per source and day. The
+    rows every unit reads and none may write at the same time (the bundled schedules, the
+    year's calendar) are stored here first. JSON-friendly, for XCom."""
     with connect(engine) as conn:
-        frame = build_recap(conn, period)
+        seed_schedules(conn)
+        for year in range(period.year_start.year, period.end.year + 1):
+            calendar.ensure_year(conn, year)
+        units = sorted(staff_of(conn, None, period.year_start, period.end)["opd_code"].unique())
+        counts = source_day_counts(conn, period.year_start, period.end)
+    log.info("%s: %d units to rebuild, %d source-days counted", period, len(units), len(counts))
+    return {
+        "units": [str(unit) for unit in units],
+        "source_days": {
+            "source": [str(source) for source in counts.index.get_level_values(0)],
+            "day": [day.date().isoformat() for day in counts.index.get_level_values(1)],
+            "punches": [int(n) for n in counts],
+        },
+    }
+
+
+def _source_counts(source_days: dict) -> pd.Series:
+    index = pd.MultiIndex.from_arrays(
+        [source_days["source"], pd.to_datetime(source_days["day"])], names=["source", "day"]
+    )
+    return pd.Series(source_days["punches"], index=index, dtype="int64")
+
+
+def rebuild_unit_status(
+    engine: Engine, period: Period, units: list[str], source_days: dict
+) -> StepResult:
+    """Rebuild the daily status of ``units`` from January 1st to the period's end, with the
+    ``source_days`` of ``plan_units``."""
+    with connect(engine) as conn:
+        queue_sqlite_writer(conn)  # SQLite has one writer; on PostgreSQL units run side by side
+        rebuilt = rebuild_daily_status(
+            conn, period.year_start, period.end, list(units), _source_counts(source_days)
+        )
+    return StepResult(
+        "daily_status",
+        str(period),
+        {
+            "units": list(units),
+            "employee_months_changed": rebuilt.employee_months_changed,
+            "rows_written": rebuilt.rows_written,
+        },
+    )
+
+
+def recap(engine: Engine, period: Period, *, rebuild_status: bool = True) -> StepResult:
+    """Build the period's recap; its totals count the days the data could not judge. Without
+    ``rebuild_status``, the daily status must have been rebuilt unit by unit."""
+    with connect(engine) as conn:
+        frame = build_recap(conn, period, rebuild_status)
     totals = {
         "employees": len(frame),
         "tk_days": int(frame["tk"].sum()),

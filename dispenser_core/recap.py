@@ -105,10 +105,14 @@ class StatusRebuild:
 
 
 def staff_of(
-    conn: Connection, nips: list[str] | None, start: dt.date, end: dt.date
+    conn: Connection,
+    nips: list[str] | None,
+    start: dt.date,
+    end: dt.date,
+    units: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Employees working between ``start`` and ``end`` (all, or those of ``nips``), with their
-    unit's time zone and the schedule code that applies by default."""
+    """Employees working between ``start`` and ``end`` (all, those of ``nips``, or those of
+    ``units``), with their unit's time zone and the schedule code that applies by default."""
     query = (
         select(
             employees.c.nip,
@@ -129,6 +133,8 @@ def staff_of(
     )
     if nips is not None:
         query = query.where(employees.c.nip.in_(nips))
+    if units is not None:
+        query = query.where(employees.c.opd_code.in_(units))
     staff = read_frame(conn, query)
     staff["start_date"] = pd.to_datetime(staff["start_date"])
     staff["end_date"] = pd.to_datetime(staff["end_date"])
@@ -136,10 +142,15 @@ def staff_of(
 
 
 def local_punches(
-    conn: Connection, staff: pd.DataFrame, start: dt.date, end: dt.date
+    conn: Connection,
+    staff: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    units: list[str] | None = None,
 ) -> pd.DataFrame:
     """Punches of ``staff`` (nip, timezone) around ``start`` .. ``end`` in each unit's local time:
-    columns nip (categorical over the staff's NIPs), local_time and source."""
+    columns nip (categorical over the staff's NIPs), local_time and source. ``units``, when
+    the staff are those units' employees, lets the database leave the other units' out."""
     # Two days of margin each side: a UTC time belongs to the local date it happened on, and
     # windows reach into the neighbouring days.
     low = dt.datetime.combine(start - dt.timedelta(days=2), dt.time())
@@ -151,6 +162,10 @@ def local_punches(
     )
     if len(staff) <= IN_CHUNKS:
         query = query.where(punches.c.nip.in_(list(staff["nip"])))
+    elif units is not None:
+        query = query.join(employees, employees.c.nip == punches.c.nip).where(
+            employees.c.opd_code.in_(units)
+        )
     raw = read_frame(conn, query).merge(staff[["nip", "timezone"]], on="nip", how="inner")
     raw["punched_at"] = pd.to_datetime(raw["punched_at"])
     local = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
@@ -219,13 +234,62 @@ def _source_units(conn: Connection) -> pd.DataFrame:
     return read_frame(conn, select(source_units.c.source, source_units.c.opd_code))
 
 
-def day_inputs(conn: Connection, start: dt.date, end: dt.date) -> DayInputs:
-    """Everything the daily-status engine needs for ``start`` .. ``end``, from the database."""
-    seed_schedules(conn)
-    staff = staff_of(conn, None, start, end)
+def source_day_counts(conn: Connection, start: dt.date, end: dt.date) -> pd.Series:
+    """Punches per source and local day of the whole city, as the completeness guard counts
+    them (employees at work between ``start`` and ``end``), indexed by (source, day).
+
+    A unit judged on its own needs these: a source may serve other units too, and its usual
+    count is taken over all of them."""
+    if conn.dialect.name != "postgresql":
+        # SQLite has no time zones; a city on SQLite is small enough to count in memory.
+        staff = staff_of(conn, None, start, end)
+        local = local_punches(conn, staff, start, end)
+        return local.groupby(
+            [local["source"].astype(str), local["local_time"].dt.normalize()]
+        ).size()
+    low = dt.datetime.combine(start - dt.timedelta(days=2), dt.time())
+    high = dt.datetime.combine(end + dt.timedelta(days=2), dt.time())
+    local_day = func.date(
+        func.timezone(work_units.c.timezone, func.timezone("UTC", punches.c.punched_at))
+    )
+    query = (
+        select(import_batches.c.source, local_day.label("day"), func.count().label("punches"))
+        .select_from(
+            punches.join(import_batches, import_batches.c.batch_id == punches.c.batch_id)
+            .join(employees, employees.c.nip == punches.c.nip)
+            .join(work_units, work_units.c.opd_code == employees.c.opd_code)
+        )
+        .where(
+            punches.c.punched_at.between(low, high),
+            employees.c.start_date <= end,
+            or_(employees.c.end_date.is_(None), employees.c.end_date >= start),
+        )
+        .group_by(import_batches.c.source, local_day)
+    )
+    counts = read_frame(conn, query)
+    counts["day"] = pd.to_datetime(counts["day"])
+    return counts.set_index(["source", "day"])["punches"]
+
+
+def day_inputs(
+    conn: Connection,
+    start: dt.date,
+    end: dt.date,
+    units: list[str] | None = None,
+    source_counts: pd.Series | None = None,
+) -> DayInputs:
+    """Everything the daily-status engine needs for ``start`` .. ``end``, from the database:
+    for the whole city, or for some ``units`` with the city's ``source_day_counts``."""
+    if units is not None and source_counts is None:
+        raise ValueError("Judging some units needs the city's punches per source and day.")
+    if units is None:
+        seed_schedules(conn)
+    # else the planning step seeded them: units rebuilt at the same time would otherwise wait
+    # on each other's locks of the same schedule rows until each one commits.
+    staff = staff_of(conn, None, start, end, units)
     days_off = calendar.unit_days_off(conn, start, end, sorted(staff["opd_code"].unique()))
     days_off = days_off.assign(day=pd.to_datetime(days_off["day"]))
-    punches_local = local_punches(conn, staff, start, end)
+    punches_local = local_punches(conn, staff, start, end, units)
     coverage = unit_coverage(conn)
     return DayInputs(
         employees=staff,
@@ -244,6 +308,7 @@ def day_inputs(conn: Connection, start: dt.date, end: dt.date) -> DayInputs:
             end,
             sources=_source_units(conn),
             coverage=coverage,
+            source_counts=source_counts,
         ),
     )
 
@@ -266,10 +331,18 @@ def _fingerprints(statuses: pd.DataFrame) -> pd.DataFrame:
     return keyed.groupby(["nip", "month"], as_index=False)["fingerprint"].sum()
 
 
-def _stored_fingerprints(conn: Connection, months: list[str]) -> pd.DataFrame:
-    return read_frame(
-        conn, select(status_fingerprints).where(status_fingerprints.c.month.in_(months))
-    )
+def _stored_fingerprints(
+    conn: Connection, months: list[str], units: list[str] | None
+) -> pd.DataFrame:
+    query = select(status_fingerprints).where(status_fingerprints.c.month.in_(months))
+    if units is not None:
+        # An employee's months belong to the unit they are in now, as their statuses do.
+        query = query.where(
+            status_fingerprints.c.nip.in_(
+                select(employees.c.nip).where(employees.c.opd_code.in_(units))
+            )
+        )
+    return read_frame(conn, query)
 
 
 def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
@@ -277,11 +350,13 @@ def _month_bounds(month: str) -> tuple[dt.date, dt.date]:
     return period.start, period.end
 
 
-def _delete_groups(conn: Connection, groups: pd.DataFrame, everyone: set[str]) -> None:
+def _delete_groups(conn: Connection, groups: pd.DataFrame, everyone: set[str] | None) -> None:
+    """Delete the statuses of the (nip, month) ``groups``; whole months at once when they
+    hold ``everyone`` stored (None: the groups are a few units', never the whole city)."""
     for month, nips in groups.groupby("month")["nip"]:
         first, last = _month_bounds(month)
         in_month = daily_status.c.day.between(first, last)
-        if set(nips) >= everyone:
+        if everyone is not None and set(nips) >= everyone:
             conn.execute(delete(daily_status).where(in_month))
             conn.execute(delete(status_fingerprints).where(status_fingerprints.c.month == month))
             continue
@@ -314,13 +389,15 @@ def _month_of(inputs: DayInputs, month: Period) -> DayInputs:
     )
 
 
-def _rebuild_month(conn: Connection, inputs: DayInputs, month: Period) -> StatusRebuild:
+def _rebuild_month(
+    conn: Connection, inputs: DayInputs, month: Period, units: list[str] | None
+) -> StatusRebuild:
     statuses = build_daily_status(_month_of(inputs, month), month.start, month.end)
     statuses["nip"] = statuses["nip"].astype(str)
     statuses["month"] = str(month)
 
     new = _fingerprints(statuses)
-    old = _stored_fingerprints(conn, [str(month)])
+    old = _stored_fingerprints(conn, [str(month)], units)
     compared = new.merge(
         old, on=["nip", "month"], how="outer", suffixes=("", "_old"), indicator=True
     )
@@ -328,7 +405,8 @@ def _rebuild_month(conn: Connection, inputs: DayInputs, month: Period) -> Status
         (compared["_merge"] != "both") | (compared["fingerprint"] != compared["fingerprint_old"])
     ]
 
-    _delete_groups(conn, changed[["nip", "month"]], set(old["nip"]) | set(new["nip"]))
+    everyone = None if units is not None else set(old["nip"]) | set(new["nip"])
+    _delete_groups(conn, changed[["nip", "month"]], everyone)
     keys = changed.loc[changed["_merge"] != "right_only", ["nip", "month"]]
     rows = statuses.merge(keys, on=["nip", "month"], how="inner")
     rows["computed_at"] = _utcnow()
@@ -337,18 +415,28 @@ def _rebuild_month(conn: Connection, inputs: DayInputs, month: Period) -> Status
     return StatusRebuild(len(statuses), len(changed), written)
 
 
-def rebuild_daily_status(conn: Connection, start: dt.date, end: dt.date) -> StatusRebuild:
+def rebuild_daily_status(
+    conn: Connection,
+    start: dt.date,
+    end: dt.date,
+    units: list[str] | None = None,
+    source_counts: pd.Series | None = None,
+) -> StatusRebuild:
     """Recompute the status of every working day of the whole months ``start`` .. ``end`` and
-    store the employee-months that changed. Month by month, so memory stays bounded."""
+    store the employee-months that changed. Month by month, so memory stays bounded.
+
+    With ``units`` (and the city's ``source_day_counts`` over the same days), only those
+    units' employees are judged and rewritten; a city's units, rebuilt one by one or at the
+    same time, leave the same statuses as one rebuild of the whole city."""
     if start.day != 1 or (end + dt.timedelta(days=1)).day != 1:
         raise ValueError(
             f"Rebuild whole months: {start} .. {end} does not start on the 1st "
             "and end on a month's last day."
         )
-    inputs = day_inputs(conn, start, end)
+    inputs = day_inputs(conn, start, end, units, source_counts)
     total = StatusRebuild(0, 0, 0)
     for first in pd.date_range(start, end, freq="MS"):
-        month = _rebuild_month(conn, inputs, Period(first.year, first.month))
+        month = _rebuild_month(conn, inputs, Period(first.year, first.month), units)
         total = StatusRebuild(
             total.days + month.days,
             total.employee_months_changed + month.employee_months_changed,
@@ -362,9 +450,10 @@ def rebuild_daily_status(conn: Connection, start: dt.date, end: dt.date) -> Stat
             month.employee_months_changed,
         )
     log.info(
-        "Daily status %s..%s: %d working days, %d employee-months changed, %d rows written",
+        "Daily status %s..%s%s: %d working days, %d employee-months changed, %d rows written",
         start,
         end,
+        f" of {len(units)} units" if units is not None else "",
         total.days,
         total.employee_months_changed,
         total.rows_written,

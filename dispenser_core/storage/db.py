@@ -94,6 +94,13 @@ def connect(engine: Engine) -> Iterator[Connection]:
         ) from err
 
 
+def queue_sqlite_writer(conn: Connection) -> None:
+    """On SQLite, take the write lock now: a transaction that reads before it writes would
+    otherwise fail, not wait, when another writer committed in between."""
+    if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _run_sql_file(conn: Connection, path: Path) -> None:
     script = path.read_text(encoding="utf-8")
     for statement in script.split("\n-- statement\n"):
