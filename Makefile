@@ -2,10 +2,11 @@
 # Airflow) and `make test` (set up, run every test). Both create .venv on first use.
 PYTHON ?= python3.11
 PORT ?= 8080
+CLUSTER_PORT ?= 8790
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo demo-reset test lint format constraints
+.PHONY: install demo demo-reset cluster cluster-stop test lint format constraints
 
 $(BIN)/dispenser: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null \
@@ -19,11 +20,20 @@ install: $(BIN)/dispenser
 demo: install
 	$(BIN)/dispenser demo --port $(PORT)
 
+# The production topology from .venv: CeleryExecutor, two workers, Redis and PostgreSQL on
+# 127.0.0.1 (see "Deploying" in README.md). It keeps running until `make cluster-stop`.
+cluster: install
+	$(BIN)/dispenser cluster start --port $(CLUSTER_PORT)
+
+cluster-stop: install
+	$(BIN)/dispenser cluster stop
+
 demo-reset:
 	rm -rf data/airflow data/dispenser.sqlite* data/notifications.jsonl data/sample-city
 
 test: install
 	scripts/ensure-postgres.sh
+	scripts/ensure-redis.sh
 	scripts/ensure-browser.sh
 	$(BIN)/pytest
 

@@ -17,6 +17,9 @@ AFTER_EACH_MONTH_ENDS = "0 6 1 * *"
 AFTER_EACH_YEAR_ENDS = "0 7 2 1 *"
 LOCAL_TIMEZONE = "Asia/Jakarta"
 SETTINGS = load_settings()
+# Caps how many units' daily status are rebuilt at once across all runs (created with the
+# deployment: `make demo`, `make cluster`, the compose `init`).
+UNIT_POOL = "dispenser_units"
 
 DOC = """
 ### {title}
@@ -29,8 +32,11 @@ Runs {when}, or by hand for any {unit} (param `period`, `{example}`).
    period) run the great_expectations suites in `expectations/`; a failure stops the run and
    names the batch, the expectation and example rows. Each writes Data Docs; the task log gives
    their path.
-3. `build_recap` computes daily status from January 1st (rewriting only the employee-months that
-   changed) and the period's recap, and checks that its counts add up.
+3. `list_units` lists the units to judge, `count_source_days` the city's punches per source
+   and day; `build_daily_status` (one per unit, as many at once as the pool `dispenser_units`
+   has slots, spread over the workers) computes each unit's daily status from January 1st,
+   rewriting only the employee-months that changed; `build_recap` merges them into the
+   period's recap and checks that its counts add up.
 4. `find_candidates` applies the PP 94/2021 bands (and escalation) and picks appreciations.
 5. `save_drafts` saves a violation draft and an appreciation draft (overwriting pending ones).
 6. Per draft, `review_and_send.request_approval` waits in **Required actions** for an approver;
@@ -98,12 +104,38 @@ def discipline_dag(dag_id: str, *, yearly: bool) -> DAG:
             ).as_dict()
 
         @task
+        def list_units(period: str) -> list[str]:
+            from dispenser_core import pipeline
+            from dispenser_core.periods import Period
+
+            return pipeline.units_to_rebuild(pipeline.prepare(SETTINGS), Period.parse(period))
+
+        @task
+        def count_source_days(period: str) -> dict:
+            from dispenser_core import pipeline
+            from dispenser_core.periods import Period
+
+            return pipeline.count_source_days(pipeline.prepare(SETTINGS), Period.parse(period))
+
+        @task(pool=UNIT_POOL, map_index_template="{{ opd_code }}")
+        def build_daily_status(opd_code: str, period: str, source_days: dict) -> dict:
+            from dispenser_core import pipeline
+            from dispenser_core.periods import Period
+
+            get_current_context()["opd_code"] = opd_code  # names the mapped task in the UI
+            engine = pipeline.prepare(SETTINGS)
+            return pipeline.rebuild_unit_status(
+                engine, Period.parse(period), [opd_code], source_days
+            ).as_dict()
+
+        # Runs when no unit had anyone at work too (then nothing was mapped and skipped).
+        @task(trigger_rule="none_failed")
         def build_recap(period: str) -> dict:
             from dispenser_core import pipeline
             from dispenser_core.periods import Period
 
             engine = pipeline.prepare(SETTINGS)
-            built = pipeline.recap(engine, Period.parse(period)).as_dict()
+            built = pipeline.recap(engine, Period.parse(period), rebuild_status=False).as_dict()
             run_id = get_current_context()["run_id"]
             checked = pipeline.validate_results(engine, SETTINGS, Period.parse(period), run_id)
             return built | {"docs": checked.counts["docs"]}
@@ -132,11 +164,17 @@ def discipline_dag(dag_id: str, *, yearly: bool) -> DAG:
         new_batches = extract_sources()
         checked = validate_batch.expand(batch_id=new_batches)
         validated = validate_inputs(period)
+        units = list_units(period)
+        source_days = count_source_days(period)
+        statuses = build_daily_status.partial(period=period, source_days=source_days).expand(
+            opd_code=units
+        )
         recap = build_recap(period)
         candidates = find_candidates(period)
         drafts = save_drafts(period)
 
-        checked >> validated >> recap >> candidates >> drafts
+        checked >> validated >> [units, source_days]
+        statuses >> recap >> candidates >> drafts
         review_and_send.expand(draft_id=drafts)
     return dag
 

@@ -404,6 +404,25 @@ def _cmd_demo(args, settings) -> int:
     return run_demo(settings, port=args.port, period=args.period, keep_running=not args.no_wait)
 
 
+def _cmd_cluster(args, settings) -> int:
+    from dispenser_core.local import cluster
+
+    home = settings.data_dir / "cluster"
+    if args.action == "stop":
+        ended = cluster.stop_recorded(home)
+        print(f"Stopped: {', '.join(ended)}" if ended else f"No cluster runs from {home}.")
+        return 0
+    started = cluster.start_cluster(home, args.port)
+    print(
+        f"Cluster up: Airflow on {started.url} (CeleryExecutor, {started.workers} workers, "
+        f"broker {started.broker}), Dispenser database {started.database_url}.\n"
+        f"Users and passwords: {home / 'passwords.json'}. Logs: {home}/*.log.\n"
+        "The DAGs start paused: unpause them in the UI. Stop with `make cluster-stop`.",
+        flush=True,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dispenser", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step (debug)")
@@ -522,6 +541,15 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("--token", default="")
     service.add_argument("--journal", help="append every received notice to this JSONL file")
     service.set_defaults(run=_cmd_notification_service)
+
+    cluster = commands.add_parser(
+        "cluster",
+        help="start or stop the production topology on this machine (Celery workers, Redis, "
+        "PostgreSQL)",
+    )
+    cluster.add_argument("action", choices=("start", "stop"))
+    cluster.add_argument("--port", type=int, default=8790, help="the Airflow UI and API")
+    cluster.set_defaults(run=_cmd_cluster)
 
     demo = commands.add_parser(
         "demo", help="sample city + Airflow on 127.0.0.1, waiting for approval"

@@ -6,9 +6,9 @@ run again with the same result::
     prepare -> extract -> validate -> build_recap -> find_candidates -> save_drafts
             -> (approval by a person) -> send_notices
 
-``build_recap`` can also be spread over workers: ``plan_units``, then ``rebuild_unit_status``
-once per unit (at the same time, in any order), then ``recap`` with ``rebuild_status=False``;
-the result is the same, employee by employee.
+``build_recap`` can also be spread over workers: ``count_source_days``, then
+``rebuild_unit_status`` once per unit of ``units_to_rebuild`` (at the same time, in any order),
+then ``recap`` with ``rebuild_status=False``; the result is the same, employee by employee.
 """
 
 from __future__ import annotations
@@ -207,25 +207,27 @@ def validate_results(
     )
 
 
-def plan_units(engine: Engine, period: Period) -> dict:
-    """What the daily status of ``period`` (from January 1st) needs before its units are rebuilt
-    apart: the units with employees at work, and the city's punches per source and day. The
-    rows every unit reads and none may write at the same time (the bundled schedules, the
-    year's calendar) are stored here first. JSON-friendly, for XCom."""
+def units_to_rebuild(engine: Engine, period: Period) -> list[str]:
+    """The units with employees at work in ``period``'s year up to its end."""
+    with connect(engine) as conn:
+        staff = staff_of(conn, None, period.year_start, period.end)
+    return sorted(str(unit) for unit in staff["opd_code"].unique())
+
+
+def count_source_days(engine: Engine, period: Period) -> dict:
+    """What each unit rebuilt on its own needs from the whole city: its punches per source and
+    day, from January 1st (JSON-friendly, for XCom). The rows every unit reads and none may
+    write at the same time (the bundled schedules, the year's calendar) are stored first."""
     with connect(engine) as conn:
         seed_schedules(conn)
         for year in range(period.year_start.year, period.end.year + 1):
             calendar.ensure_year(conn, year)
-        units = sorted(staff_of(conn, None, period.year_start, period.end)["opd_code"].unique())
         counts = source_day_counts(conn, period.year_start, period.end)
-    log.info("%s: %d units to rebuild, %d source-days counted", period, len(units), len(counts))
+    log.info("%s: %d source-days counted", period, len(counts))
     return {
-        "units": [str(unit) for unit in units],
-        "source_days": {
-            "source": [str(source) for source in counts.index.get_level_values(0)],
-            "day": [day.date().isoformat() for day in counts.index.get_level_values(1)],
-            "punches": [int(n) for n in counts],
-        },
+        "source": [str(source) for source in counts.index.get_level_values(0)],
+        "day": [day.date().isoformat() for day in counts.index.get_level_values(1)],
+        "punches": [int(n) for n in counts],
     }
 
 
@@ -240,7 +242,7 @@ def rebuild_unit_status(
     engine: Engine, period: Period, units: list[str], source_days: dict
 ) -> StepResult:
     """Rebuild the daily status of ``units`` from January 1st to the period's end, with the
-    ``source_days`` of ``plan_units``."""
+    ``source_days`` of ``count_source_days``."""
     with connect(engine) as conn:
         queue_sqlite_writer(conn)  # SQLite has one writer; on PostgreSQL units run side by side
         rebuilt = rebuild_daily_status(

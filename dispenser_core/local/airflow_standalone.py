@@ -31,6 +31,11 @@ USERS = {"admin": "admin", "operator": "op", "approver": "user", "viewer": "view
 # The pool the sending tasks use (plugins/dispenser_airflow/review.py names it too).
 NOTIFICATION_POOL = "dispenser_notifications"
 NOTIFICATION_POOL_SLOTS = 2
+# The pool of the per-unit daily-status tasks (dags/dispenser_discipline.py names it too). On
+# SQLite the units take turns at the one writer anyway; more slots only make them wait longer.
+UNIT_POOL = "dispenser_units"
+UNIT_POOL_SLOTS_SQLITE = 2
+UNIT_POOL_SLOTS_POSTGRES = 4
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +189,19 @@ class LocalAirflow:
             response = self.api("POST", "/api/v2/pools", json=body)
         response.raise_for_status()
 
-    def prepare_dispenser(self) -> None:
-        """What every Dispenser deployment has: the notification pool."""
+    def prepare_dispenser(self, unit_slots: int | None = None) -> None:
+        """What every Dispenser deployment has: the notification pool and the unit pool (by
+        default sized for the database of DISPENSER_DATABASE_URL)."""
         self.ensure_pool(
             NOTIFICATION_POOL,
             NOTIFICATION_POOL_SLOTS,
             "Sending tasks at once; each sends DISPENSER_NOTIFY_CONCURRENCY notices.",
         )
+        if unit_slots is None:
+            database = self.environment().get("DISPENSER_DATABASE_URL", "sqlite")
+            postgres = database.startswith("postgresql")
+            unit_slots = UNIT_POOL_SLOTS_POSTGRES if postgres else UNIT_POOL_SLOTS_SQLITE
+        self.ensure_pool(UNIT_POOL, unit_slots, "Units whose daily status is rebuilt at once.")
 
     def unpause(self, dag_id: str) -> None:
         response = self.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})

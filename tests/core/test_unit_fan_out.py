@@ -65,11 +65,11 @@ def _forget_results(engine) -> None:
 
 
 def _rebuild_by_unit(engine, period, *, at_once: bool) -> list[pipeline.StepResult]:
-    plan = pipeline.plan_units(engine, period)
-    units = list(reversed(plan["units"]))  # any order gives the same result
+    source_days = pipeline.count_source_days(engine, period)
+    units = list(reversed(pipeline.units_to_rebuild(engine, period)))  # any order will do
 
     def rebuild(unit):
-        return pipeline.rebuild_unit_status(engine, period, [unit], plan["source_days"])
+        return pipeline.rebuild_unit_status(engine, period, [unit], source_days)
 
     if at_once:
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -100,8 +100,7 @@ def test_a_unit_judged_alone_counts_the_whole_source(sqlite_engine, sample_city)
     """The sample city's terminals all load as the source ``attlog``: one unit's punches are
     an eighth of that source's, so a unit judged alone is given the city's counts."""
     pipeline.extract(sqlite_engine, sample_city)
-    plan = pipeline.plan_units(sqlite_engine, NOVEMBER)
-    counts = pipeline._source_counts(plan["source_days"])
+    counts = pipeline._source_counts(pipeline.count_source_days(sqlite_engine, NOVEMBER))
     with connect(sqlite_engine) as conn:
         dinkes = read_frame(conn, select(employees.c.nip).where(employees.c.opd_code == "DINKES"))
         assert len(dinkes) < 100

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dispenser_core.local.airflow_standalone import NOTIFICATION_POOL, NOTIFICATION_POOL_SLOTS
+from dispenser_core.local.airflow_standalone import (
+    NOTIFICATION_POOL,
+    NOTIFICATION_POOL_SLOTS,
+    UNIT_POOL,
+    UNIT_POOL_SLOTS_SQLITE,
+)
 
 
 def _pool(stack, name: str) -> dict:
@@ -29,3 +34,5 @@ def test_a_second_start_prepares_the_existing_notification_pool(stack):
     # The session's Airflow was prepared once already, as by a first `make demo`.
     stack.airflow.prepare_dispenser()
     assert _pool(stack, NOTIFICATION_POOL)["slots"] == NOTIFICATION_POOL_SLOTS
+    # The session's Dispenser database is SQLite: its units take turns at the one writer.
+    assert _pool(stack, UNIT_POOL)["slots"] == UNIT_POOL_SLOTS_SQLITE
