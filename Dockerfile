@@ -7,5 +7,6 @@ COPY --chown=airflow:root dags /opt/dispenser/dags
 COPY --chown=airflow:root plugins /opt/dispenser/plugins
 COPY --chown=airflow:root sql /opt/dispenser/sql
 COPY --chown=airflow:root expectations /opt/dispenser/expectations
+COPY --chown=airflow:root deploy /opt/dispenser/deploy
 
 RUN pip install --no-cache-dir -c /opt/dispenser/constraints.txt -e /opt/dispenser
