@@ -279,11 +279,38 @@ def recorded_running(home: Path) -> list[str]:
     return sorted(_recorded(home))
 
 
+def _check_servers(postgres: str, broker: str) -> None:
+    """Refuse to start, saying what to do, when the PostgreSQL or the Redis does not answer."""
+    where = make_url(postgres).render_as_string(hide_password=True)
+    engine = create_engine(make_url(postgres).set(drivername="postgresql+psycopg2"))
+    try:
+        with engine.connect():
+            pass
+    except Exception as err:  # noqa: BLE001 - any failure means the same to the user
+        raise ConfigurationError(
+            f"No PostgreSQL answers at {where} ({type(err).__name__}). Start one, or set "
+            "DISPENSER_CLUSTER_POSTGRES to a server URL where user may create databases."
+        ) from err
+    finally:
+        engine.dispose()
+    try:
+        redis.Redis.from_url(broker, socket_timeout=5).ping()
+    except (redis.RedisError, ValueError) as err:
+        raise ConfigurationError(
+            f"No Redis answers at {broker} ({type(err).__name__}). Start one, or set "
+            "DISPENSER_CLUSTER_BROKER to redis://HOST:PORT/DB."
+        ) from err
+
+
 def start_cluster(home: Path, port: int) -> LocalCluster:
     """Start the cluster of ``make cluster`` and wait until it can run the DAGs: servers from
     DISPENSER_CLUSTER_POSTGRES and DISPENSER_CLUSTER_BROKER, as many workers as
     DISPENSER_CLUSTER_WORKERS (2), and the local stand-in notification gateway unless
     DISPENSER_NOTIFY_URL names the real one. On failure, nothing it started is left."""
+    _check_servers(
+        os.environ.get("DISPENSER_CLUSTER_POSTGRES", DEFAULT_POSTGRES),
+        os.environ.get("DISPENSER_CLUSTER_BROKER", DEFAULT_BROKER),
+    )
     if running := recorded_running(home):
         raise ConfigurationError(
             f"A cluster already runs from {home} ({', '.join(running)}); "
