@@ -51,7 +51,7 @@ with DAG(
     catchup=False,
     tags=["dispenser", "discipline", "analysis"],
     doc_md=DOC,
-    default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
+    default_args={"retries": 1, "retry_delay": timedelta(seconds=SETTINGS.retry_delay_seconds)},
     params={
         "periode": Param(
             LAST_MONTH,

@@ -76,7 +76,10 @@ def discipline_dag(dag_id: str, *, yearly: bool) -> DAG:
             unit=unit,
             example="YYYY" if yearly else "YYYY-MM",
         ),
-        default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+        default_args={
+            "retries": 2,
+            "retry_delay": timedelta(seconds=SETTINGS.retry_delay_seconds),
+        },
         params={
             "period": Param(
                 "",

@@ -412,6 +412,7 @@ def _cmd_cluster(args, settings) -> int:
         ended = cluster.stop_recorded(home)
         print(f"Stopped: {', '.join(ended)}" if ended else f"No cluster runs from {home}.")
         return 0
+    print(f"Starting the cluster from {home}; it takes a minute or two.", flush=True)
     started = cluster.start_cluster(home, args.port)
     print(
         f"Cluster up: Airflow on {started.url} (CeleryExecutor, {started.workers} workers, "

@@ -38,6 +38,8 @@ class Settings:
     approvers: tuple[str, ...] = ("approver",)
     approval_timeout_hours: float = 72.0
     appreciation_top_per_unit: int = 3
+    # How long a failed pipeline step waits before Airflow retries it (twice).
+    retry_delay_seconds: float = 30.0
     # An attendance system's HTTP API, when the city has one (in Airflow, the connection
     # dispenser_attendance_api wins over these).
     api_url: str = ""

@@ -65,6 +65,17 @@ def create_databases(server: str, *names: str) -> None:
         admin.dispose()
 
 
+def drop_databases(server: str, name: str) -> None:
+    """Drop the two databases of the cluster called ``name`` (its runs and its data)."""
+    admin = create_engine(make_url(server).set(drivername="postgresql+psycopg2"))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for database in (f"{name}_airflow", f"{name}_data"):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @dataclass
 class LocalCluster(LocalAirflow):
     """Airflow's components as separate processes with Celery workers (see the module)."""

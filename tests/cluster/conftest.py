@@ -11,12 +11,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from dispenser_core import pipeline
 from dispenser_core.local.airflow_standalone import free_port
-from dispenser_core.local.cluster import LocalCluster
+from dispenser_core.local.cluster import LocalCluster, drop_databases
 from dispenser_core.local.notification_service import start_in_thread
 from dispenser_core.sample_city import write_sample_city
 from dispenser_core.settings import Settings
@@ -45,14 +43,6 @@ class ClusterStack(Stack):
         engine = pipeline.prepare(settings)
         pipeline.extract(engine, self.sample_city)
         return engine
-
-
-def _drop_databases(name: str) -> None:
-    admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for database in (f"{name}_airflow", f"{name}_data"):
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _fail_the_scheduled_run(cluster: LocalCluster, timeout: float = 90) -> None:
@@ -95,6 +85,7 @@ def cluster_stack(tmp_path_factory):
             "DISPENSER_INBOX_DIR": str(inbox),
             "DISPENSER_NOTIFY_URL": f"http://127.0.0.1:{gateway.server_address[1]}",
             "DISPENSER_APPROVAL_TIMEOUT_HOURS": "1",
+            "DISPENSER_RETRY_DELAY_SECONDS": "5",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
         },
@@ -114,4 +105,4 @@ def cluster_stack(tmp_path_factory):
         gate.close()
         gateway.shutdown()
         gateway.server_close()
-        _drop_databases(name)
+        drop_databases(POSTGRES_URL, name)
