@@ -303,7 +303,7 @@ FROM punches p LEFT JOIN employees e ON e.nip = p.nip
 WHERE p.punched_at >= :earliest AND p.punched_at < :latest
 """
 RECAP_OF_PERIOD = """
-SELECT nip, working_days, absent, late_minutes, early_leave_minutes, tk_equivalent,
+SELECT period, nip, working_days, absent, late_minutes, early_leave_minutes, tk_equivalent,
        tk_ytd_equivalent,
        present + tk + leave + sick + permit + official_duty + study + no_data + pending
            + data_problem AS accounted_days,

@@ -74,6 +74,7 @@ class LocalAirflow:
     inherit_dispenser_env: bool = True
     process: subprocess.Popen | None = None
     _started: set[psutil.Process] = field(default_factory=set, init=False, repr=False)
+    _tokens: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
@@ -169,15 +170,28 @@ class LocalAirflow:
     def token(self, user: str = "admin") -> str:
         response = requests.post(
             f"{self.url}/auth/token",
-            timeout=10,
+            timeout=30,
             json={"username": user, "password": self.password(user)},
         )
         response.raise_for_status()
         return response.json()["access_token"]
 
     def api(self, method: str, path: str, user: str = "admin", **kwargs) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token(user)}", **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
+        """Call the REST API as ``user``, with a token kept until the API refuses it."""
+        headers = kwargs.pop("headers", {})
+        for fresh in (False, True):
+            if fresh or user not in self._tokens:
+                self._tokens[user] = self.token(user)
+            response = requests.request(
+                method,
+                f"{self.url}{path}",
+                headers={"Authorization": f"Bearer {self._tokens[user]}", **headers},
+                timeout=60,
+                **kwargs,
+            )
+            if response.status_code != 401:
+                break
+        return response
 
     def ensure_pool(self, name: str, slots: int, description: str = "") -> None:
         """Create the pool (or set its slots) that tasks name; deferred tasks take no slot."""

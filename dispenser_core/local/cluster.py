@@ -154,6 +154,15 @@ class LocalCluster(LocalAirflow):
         for component in (*SERVICES, *(worker_name(n) for n in range(1, self.workers + 1))):
             self.start_component(component)
 
+    def bring_up(self, dag_id: str, unpause: tuple[str, ...] = ()) -> None:
+        """Start, wait until ``dag_id`` is parsed and every worker answers, create the pools,
+        and unpause the ``unpause`` DAGs."""
+        self.start()
+        self.wait_until_ready(timeout=300, dag_id=dag_id)
+        self.prepare_dispenser()
+        for name in unpause:
+            self.unpause(name)
+
     def start_component(self, component: str) -> psutil.Process:
         """Start one component in a session of its own; its output goes to <component>.log."""
         env = self.environment()
@@ -338,11 +347,9 @@ def start_cluster(home: Path, port: int) -> LocalCluster:
     if local_gateway:
         cluster.extra_env["DISPENSER_NOTIFY_URL"] = f"http://127.0.0.1:{free_port()}"
     try:
-        cluster.start()
         if local_gateway:
             cluster.start_component(GATEWAY)
-        cluster.wait_until_ready(dag_id=MONTHLY_DAG)
-        cluster.prepare_dispenser()
+        cluster.bring_up(MONTHLY_DAG)
     except BaseException:
         cluster.stop()
         raise

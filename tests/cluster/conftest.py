@@ -5,7 +5,6 @@ gate the tests can close, a local notification gateway, the sample city in the i
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,22 +44,6 @@ class ClusterStack(Stack):
         return engine
 
 
-def _fail_the_scheduled_run(cluster: LocalCluster, timeout: float = 90) -> None:
-    """Unpausing makes the scheduler run last month (catchup is off): end that run, which
-    would load the inbox before the tests' own runs and hold them behind max_active_runs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = cluster.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns").json()["dag_runs"]
-        scheduled = [r for r in runs if r["run_type"] == "scheduled"]
-        if scheduled:
-            for run in scheduled:
-                path = f"/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}"
-                cluster.api("PATCH", path, json={"state": "failed"}).raise_for_status()
-            return
-        time.sleep(1)
-    raise AssertionError("the scheduler created no run for last month after unpausing")
-
-
 # Once for the package's tests, and gone before the other packages' tests run.
 @pytest.fixture(scope="package")
 def cluster_stack(tmp_path_factory):
@@ -88,15 +71,13 @@ def cluster_stack(tmp_path_factory):
             "DISPENSER_RETRY_DELAY_SECONDS": "5",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+            # Only the tests' own runs: no scheduled run of last month when the DAG is unpaused.
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         },
         inherit_dispenser_env=False,
     )
     try:
-        cluster.start()
-        cluster.wait_until_ready(timeout=300, dag_id=DAG_ID)
-        cluster.prepare_dispenser()
-        cluster.unpause(DAG_ID)
-        _fail_the_scheduled_run(cluster)
+        cluster.bring_up(DAG_ID, unpause=(DAG_ID,))
         stack = ClusterStack(cluster, gateway, cluster.database_url, inbox)
         stack.cluster, stack.gate = cluster, gate
         yield stack
