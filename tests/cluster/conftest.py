@@ -68,7 +68,9 @@ def cluster_stack(tmp_path_factory):
             "DISPENSER_INBOX_DIR": str(inbox),
             "DISPENSER_NOTIFY_URL": f"http://127.0.0.1:{gateway.server_address[1]}",
             "DISPENSER_APPROVAL_TIMEOUT_HOURS": "1",
-            "DISPENSER_RETRY_DELAY_SECONDS": "5",
+            # Shorter than a deployment's 30 s, and long enough that the broker test's outage
+            # (BROKER_OUTAGE_SECONDS) stays within a task's two retries.
+            "DISPENSER_RETRY_DELAY_SECONDS": "20",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             # Only the tests' own runs: no scheduled run of last month when the DAG is unpaused.
