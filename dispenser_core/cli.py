@@ -415,8 +415,8 @@ def _cmd_cluster(args, settings) -> int:
     print(f"Starting the cluster from {home}; it takes a minute or two.", flush=True)
     started = cluster.start_cluster(home, args.port)
     print(
-        f"Cluster up: Airflow on {started.url} (CeleryExecutor, {started.workers} workers, "
-        f"broker {started.broker}), Dispenser database {started.database_url}.\n"
+        f"Cluster up: Airflow on {started.url} (CeleryExecutor, {started.workers} workers), "
+        f"Dispenser database {started.database_name}.\n"
         f"Users and passwords: {home / 'passwords.json'}. Logs: {home}/*.log.\n"
         "The DAGs start paused: unpause them in the UI. Stop with `make cluster-stop`.",
         flush=True,

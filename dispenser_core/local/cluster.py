@@ -13,21 +13,26 @@ exactly those processes, by their ids, from another shell.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from dispenser_core.exceptions import ConfigurationError
 from dispenser_core.local.airflow_standalone import LocalAirflow, free_port
@@ -92,6 +97,10 @@ class LocalCluster(LocalAirflow):
         return _database_url(self.postgres, f"{self.name}_airflow")
 
     @property
+    def database_name(self) -> str:
+        return f"{self.name}_data"
+
+    @property
     def database_url(self) -> str:
         """Dispenser's own database (DISPENSER_DATABASE_URL of every component)."""
         return _database_url(self.postgres, f"{self.name}_data")
@@ -107,6 +116,8 @@ class LocalCluster(LocalAirflow):
                 "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{result_backend}",
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
                 "AIRFLOW__API__WORKERS": "1",
+                # As docker-compose.yml: a dead worker's tasks are retried after two minutes.
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "120",
                 "DISPENSER_DATABASE_URL": self.database_url,
             }
         )
@@ -239,6 +250,7 @@ class LocalCluster(LocalAirflow):
         }
         path = self.home / STATE_FILE
         path.write_text(json.dumps(state, indent=2))
+        path.chmod(0o600)
 
 
 def _stop_order(component: str) -> int:
@@ -299,8 +311,41 @@ def recorded_running(home: Path) -> list[str]:
     return sorted(_recorded(home))
 
 
-def _check_servers(postgres: str, broker: str) -> None:
-    """Refuse to start, saying what to do, when the PostgreSQL or the Redis does not answer."""
+def _settings_from_environment() -> tuple[str, str, int]:
+    """DISPENSER_CLUSTER_POSTGRES, _BROKER and _WORKERS, checked."""
+    postgres = os.environ.get("DISPENSER_CLUSTER_POSTGRES", DEFAULT_POSTGRES)
+    broker = os.environ.get("DISPENSER_CLUSTER_BROKER", DEFAULT_BROKER)
+    workers = os.environ.get("DISPENSER_CLUSTER_WORKERS", "2")
+    try:
+        make_url(postgres)
+    except ArgumentError as err:
+        raise ConfigurationError(
+            "DISPENSER_CLUSTER_POSTGRES is not a database URL; write it as "
+            "postgresql://USER@HOST:PORT/postgres."
+        ) from err
+    parts = urlsplit(broker)
+    if parts.scheme != "redis" or not re.fullmatch(r"/\d{1,2}", parts.path or ""):
+        raise ConfigurationError(
+            f"DISPENSER_CLUSTER_BROKER must be redis://HOST:PORT/DB with a database number, "
+            f"not {_without_password(broker)}."
+        )
+    if not workers.isdigit() or not 1 <= int(workers) <= 16:
+        raise ConfigurationError("DISPENSER_CLUSTER_WORKERS must be a number from 1 to 16.")
+    return postgres, broker, int(workers)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _check_servers(postgres: str, broker: str, port: int) -> None:
+    """Refuse to start, saying what to do, when the PostgreSQL or the Redis does not answer,
+    another cluster's workers use the broker's database, or the port is taken."""
     where = make_url(postgres).render_as_string(hide_password=True)
     engine = create_engine(make_url(postgres).set(drivername="postgresql+psycopg2"))
     try:
@@ -317,9 +362,31 @@ def _check_servers(postgres: str, broker: str) -> None:
         redis.Redis.from_url(broker, socket_timeout=5).ping()
     except (redis.RedisError, ValueError) as err:
         raise ConfigurationError(
-            f"No Redis answers at {broker} ({type(err).__name__}). Start one, or set "
-            "DISPENSER_CLUSTER_BROKER to redis://HOST:PORT/DB."
+            f"No Redis answers at {_without_password(broker)} ({type(err).__name__}). Start "
+            "one, or set DISPENSER_CLUSTER_BROKER to redis://HOST:PORT/DB."
         ) from err
+    if _workers_answering(broker):
+        raise ConfigurationError(
+            f"Celery workers of another cluster use {_without_password(broker)}; stop that "
+            "cluster, or give this one another database with DISPENSER_CLUSTER_BROKER."
+        )
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise ConfigurationError(
+                f"Port {port} on 127.0.0.1 is taken; choose another with CLUSTER_PORT."
+            ) from err
+
+
+def _workers_answering(broker: str) -> list:
+    from celery import Celery
+
+    app = Celery(broker=broker)
+    try:
+        return app.control.ping(timeout=2)
+    finally:
+        app.close()
 
 
 def start_cluster(home: Path, port: int) -> LocalCluster:
@@ -327,21 +394,17 @@ def start_cluster(home: Path, port: int) -> LocalCluster:
     DISPENSER_CLUSTER_POSTGRES and DISPENSER_CLUSTER_BROKER, as many workers as
     DISPENSER_CLUSTER_WORKERS (2), and the local stand-in notification gateway unless
     DISPENSER_NOTIFY_URL names the real one. On failure, nothing it started is left."""
-    _check_servers(
-        os.environ.get("DISPENSER_CLUSTER_POSTGRES", DEFAULT_POSTGRES),
-        os.environ.get("DISPENSER_CLUSTER_BROKER", DEFAULT_BROKER),
-    )
+    postgres, broker, workers = _settings_from_environment()
     if running := recorded_running(home):
         raise ConfigurationError(
             f"A cluster already runs from {home} ({', '.join(running)}); "
             "stop it first with `make cluster-stop`."
         )
+    _check_servers(postgres, broker, port)
+    # Each checkout's cluster has databases of its own on a shared server.
+    name = "dispenser_cluster_" + hashlib.sha1(str(Path(home).resolve()).encode()).hexdigest()[:6]
     cluster = LocalCluster(
-        Path(home),
-        port=port,
-        postgres=os.environ.get("DISPENSER_CLUSTER_POSTGRES", DEFAULT_POSTGRES),
-        broker=os.environ.get("DISPENSER_CLUSTER_BROKER", DEFAULT_BROKER),
-        workers=int(os.environ.get("DISPENSER_CLUSTER_WORKERS", "2")),
+        Path(home), port=port, postgres=postgres, broker=broker, name=name, workers=workers
     )
     local_gateway = not os.environ.get("DISPENSER_NOTIFY_URL")
     if local_gateway:

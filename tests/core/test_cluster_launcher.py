@@ -4,6 +4,7 @@ refuses to start with a clear message when a server is missing or a cluster alre
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -63,6 +64,9 @@ def test_a_second_start_is_refused_while_the_first_runs(tmp_path, monkeypatch):
     [
         ("DISPENSER_CLUSTER_BROKER", "redis://127.0.0.1:1/0", "No Redis answers"),
         ("DISPENSER_CLUSTER_POSTGRES", "postgresql://postgres@127.0.0.1:1/x", "No PostgreSQL"),
+        ("DISPENSER_CLUSTER_POSTGRES", "garbage", "not a database URL"),
+        ("DISPENSER_CLUSTER_BROKER", "redis://:secret@127.0.0.1:6379/abc", "database number"),
+        ("DISPENSER_CLUSTER_WORKERS", "two", "1 to 16"),
     ],
 )
 def test_a_missing_server_is_named_with_what_to_set(monkeypatch, capsys, variable, value, message):
@@ -70,3 +74,15 @@ def test_a_missing_server_is_named_with_what_to_set(monkeypatch, capsys, variabl
     assert main(["cluster", "start", "--port", "1"]) != 0
     error = capsys.readouterr().err
     assert message in error and variable in error and "Traceback" not in error
+    assert "secret" not in error
+
+
+def test_a_taken_port_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DISPENSER_DATA_DIR", str(tmp_path))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["cluster", "start", "--port", str(port)]) != 0
+    assert f"Port {port} on 127.0.0.1 is taken" in capsys.readouterr().err
+    assert not (tmp_path / "cluster" / cluster.STATE_FILE).exists()
