@@ -266,10 +266,10 @@ class LocalAirflow:
         for process in list(self._started):
             with suppress(psutil.Error):
                 self._started.update(process.children(recursive=True))
-        return {process for process in self._started if _running(process)}
+        return {process for process in self._started if still_running(process)}
 
 
-def _running(process: psutil.Process) -> bool:
+def still_running(process: psutil.Process) -> bool:
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:

@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from dispenser_core.exceptions import ConfigurationError
-from dispenser_core.local.airflow_standalone import LocalAirflow, free_port
+from dispenser_core.local.airflow_standalone import LocalAirflow, free_port, still_running
 
 log = logging.getLogger(__name__)
 
@@ -207,26 +207,19 @@ class LocalCluster(LocalAirflow):
         self.wait_for_workers(timeout)
 
     def wait_for_workers(self, timeout: float = 120.0) -> None:
-        from celery import Celery
-
-        app = Celery(broker=self.broker)
         wanted = {f"{worker_name(n)}@127.0.0.1" for n in range(1, self.workers + 1)}
         wanted &= {f"{c}@127.0.0.1" for c in self.processes}
         deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                self._check_running()
-                answered = {name for reply in app.control.ping(timeout=2) for name in reply}
-                if wanted <= answered:
-                    return
-                time.sleep(1)
-        finally:
-            app.close()
+        while time.monotonic() < deadline:
+            self._check_running()
+            if wanted <= workers_answering(self.broker):
+                return
+            time.sleep(1)
         raise TimeoutError(f"Celery workers {sorted(wanted)} did not answer; see {self.home}")
 
     def _check_running(self) -> None:
         for component, process in self.processes.items():
-            if not _running(process):
+            if not still_running(process):
                 raise RuntimeError(
                     f"The cluster's {component} stopped; see {self.home / (component + '.log')}"
                 )
@@ -245,7 +238,7 @@ class LocalCluster(LocalAirflow):
             "components": {
                 name: {"pid": p.pid, "started": p.create_time()}
                 for name, p in self.processes.items()
-                if _running(p)
+                if still_running(p)
             },
         }
         path = self.home / STATE_FILE
@@ -294,16 +287,9 @@ def _recorded(home: Path) -> dict[str, psutil.Process]:
     for component, started in recorded.items():
         with suppress(psutil.NoSuchProcess):
             process = psutil.Process(started["pid"])
-            if abs(process.create_time() - started["started"]) < 1 and _running(process):
+            if abs(process.create_time() - started["started"]) < 1 and still_running(process):
                 processes[component] = process
     return processes
-
-
-def _running(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def recorded_running(home: Path) -> list[str]:
@@ -365,7 +351,7 @@ def _check_servers(postgres: str, broker: str, port: int) -> None:
             f"No Redis answers at {_without_password(broker)} ({type(err).__name__}). Start "
             "one, or set DISPENSER_CLUSTER_BROKER to redis://HOST:PORT/DB."
         ) from err
-    if _workers_answering(broker):
+    if workers_answering(broker):
         raise ConfigurationError(
             f"Celery workers of another cluster use {_without_password(broker)}; stop that "
             "cluster, or give this one another database with DISPENSER_CLUSTER_BROKER."
@@ -379,12 +365,13 @@ def _check_servers(postgres: str, broker: str, port: int) -> None:
             ) from err
 
 
-def _workers_answering(broker: str) -> list:
+def workers_answering(broker: str) -> set[str]:
+    """The names of the Celery workers that answer a ping on ``broker``."""
     from celery import Celery
 
     app = Celery(broker=broker)
     try:
-        return app.control.ping(timeout=2)
+        return {name for reply in app.control.ping(timeout=2) for name in reply}
     finally:
         app.close()
 
